@@ -1,0 +1,98 @@
+"""bibun (微分): a define-by-run autograd framework with PyTorch's names and semantics.
+
+``import bibun as torch`` runs PyTorch tutorial code. Importing bibun loads no backend
+and no plugin; the first tensor created loads the registry through the plugin hooks.
+"""
+
+from __future__ import annotations
+
+from . import dtypes
+from ._tensor_str import get_printoptions, printoptions, set_printoptions
+from ._version import __version__
+from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+                                 set_grad_enabled)
+from .device import device
+from .dtypes import (bool_ as bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8,  # noqa: A004
+                     int16, int32, int64, long, promote_types, set_default_dtype, short, uint8)
+from .dtypes import dtype
+from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, get_default_device,
+                        initial_seed, linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randint_like,
+                        randn, randn_like, randperm, seed, set_default_device, tensor, zeros, zeros_like)
+from .ops.activation import log_softmax, relu, sigmoid, softmax, tanh
+from .ops.arithmetic import where
+from .ops.indexing import gather, index_select, masked_fill, narrow, scatter, scatter_add, select, index_add
+from .ops.linalg import bmm, dot, matmul, mm, mv, outer
+from .ops.reduction import (amax, amin, argmax, argmin, logsumexp, max, mean, min, norm, prod, return_types, std,  # noqa: A004
+                            sum, var)
+from .ops.shape import cat, chunk, concat, concatenate, flatten, flip, permute, repeat, reshape, split, squeeze, stack
+from .ops.shape import transpose, unbind, unflatten, unsqueeze
+from .size import Size
+from .tensor import Tensor
+from . import tensor_methods as _tensor_methods
+from . import autograd  # noqa: E402
+
+_M = _tensor_methods.METHODS
+
+# functional forms that are the tensor methods with the tensor as first argument
+add, sub, subtract, mul, multiply, div, divide, true_divide = (_M[n] for n in (
+    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide"))
+neg, negative, pow, maximum, minimum, clamp, clip = (_M[n] for n in (  # noqa: A001
+    "neg", "negative", "pow", "maximum", "minimum", "clamp", "clip"))
+eq, ne, lt, le, gt, ge = (_M[n] for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+logical_and, logical_or, logical_xor, logical_not = (_M[n] for n in (
+    "logical_and", "logical_or", "logical_xor", "logical_not"))
+exp, expm1, log, log2, log10, log1p, sqrt, rsqrt, abs, absolute, sign = (_M[n] for n in (  # noqa: A001
+    "exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "abs", "absolute", "sign"))
+sin, cos, tan, reciprocal, square, floor, ceil, round, trunc = (_M[n] for n in (  # noqa: A001
+    "sin", "cos", "tan", "reciprocal", "square", "floor", "ceil", "round", "trunc"))
+isnan, isinf, isfinite, clone, remainder, floor_divide = (_M[n] for n in (
+    "isnan", "isinf", "isfinite", "clone", "remainder", "floor_divide"))
+argsort, sort, swapaxes, t = _M["argsort"], _M["sort"], _M["swapaxes"], _M["t"]
+sum_to_size = _M["sum_to_size"]
+del _M
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):  # noqa: A002
+    return input.is_floating_point()
+
+
+def numel(input):  # noqa: A002
+    return input.numel()
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
+    """|input - other| <= atol + rtol * |other|, elementwise (PyTorch's ``isclose``)."""
+    close = (input - other).abs() <= atol + rtol * other.abs()
+    close = close | (input == other)
+    if equal_nan:
+        close = close | (input.isnan() & other.isnan())
+    return close
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
+    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+
+
+def equal(input, other):  # noqa: A002
+    return input.shape == other.shape and bool((input == other).all())
+
+
+def _all(input, dim=None, keepdim=False):  # noqa: A002
+    xp = input._backend.xp
+    r = xp.all(input._data, axis=dim, keepdims=keepdim)
+    return Tensor._make(xp.asarray(r), input._backend)
+
+
+def _any(input, dim=None, keepdim=False):  # noqa: A002
+    xp = input._backend.xp
+    r = xp.any(input._data, axis=dim, keepdims=keepdim)
+    return Tensor._make(xp.asarray(r), input._backend)
+
+
+all, any = _all, _any  # noqa: A001
+Tensor.all = _all
+Tensor.any = _any

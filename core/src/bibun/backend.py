@@ -1,0 +1,126 @@
+"""The record the core keeps for each backend a plugin registers.
+
+A backend plugin calls ``register.backend(name=..., device_type=..., load=...)`` from its
+``bibun_register_backends`` hook. ``load`` is called once, on first use, and returns a
+:class:`BackendImpl`-shaped object (array namespace, conversions, RNG). Nothing of the
+backend's array library is imported before that, so a GPU backend registers cleanly on a
+machine without a GPU.
+"""
+
+from __future__ import annotations
+
+from . import dtypes as _dt
+from .device import device as _device
+
+__all__ = ["Backend", "BackendUnavailable"]
+
+# What a loaded backend implementation must provide (checked at load, named in the error).
+REQUIRED = ("xp", "array_type", "dtypes", "asarray", "to_numpy", "from_numpy", "copy", "seed",
+            "rand", "randn", "randint", "is_contiguous")
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend is registered but cannot run here (library missing, no device, ...)."""
+
+
+class Backend:
+    """One registered backend: its name, device type, plugin of origin, and (once loaded) its impl."""
+
+    def __init__(self, name, device_type, load, is_available=None, plugin=None, description=""):
+        self.name = name
+        self.device_type = device_type
+        self._load = load
+        self._is_available = is_available
+        self.plugin = plugin
+        self.description = description
+        self._impl = None
+        self._cpu_device = _device(device_type) if device_type == "cpu" else None
+
+    def __repr__(self):
+        return f"<bibun backend {self.name!r} ({self.device_type}) from {self.plugin}>"
+
+    # ------------------------------------------------------------------ availability and loading
+    def availability(self):
+        """``(True, '')`` or ``(False, reason)``; never raises."""
+        if self._is_available is None:
+            return True, ""
+        try:
+            result = self._is_available()
+        except Exception as exc:  # a probe must not take the process down
+            return False, f"availability probe raised {type(exc).__name__}: {exc}"
+        if isinstance(result, tuple):
+            return bool(result[0]), str(result[1])
+        return bool(result), "" if result else "the backend reports itself unavailable"
+
+    @property
+    def impl(self):
+        impl = self._impl
+        if impl is None:
+            impl = self._load_impl()
+        return impl
+
+    def _load_impl(self):
+        ok, why = self.availability()
+        if not ok:
+            raise BackendUnavailable(f"bibun backend '{self.name}' ({self.device_type}) is not available: {why}")
+        impl = self._load()
+        missing = [a for a in REQUIRED if not hasattr(impl, a)]
+        if missing:
+            raise TypeError(
+                f"bibun backend '{self.name}' from {self.plugin} is missing {', '.join(missing)}; "
+                "see docs/architecture.md for what a backend provides"
+            )
+        to_backend = {}
+        from_backend = {}
+        for d in _dt.ALL:
+            native = impl.dtypes.get(d.numpy_name)
+            if native is not None:
+                to_backend[d] = native
+                from_backend[native] = d
+        self.to_dtype = to_backend
+        self.from_dtype = from_backend
+        self.xp = impl.xp
+        self.array_type = impl.array_type
+        self._impl = impl
+        return impl
+
+    # ------------------------------------------------------------------ what the core asks of a backend
+    def dtype_of(self, array):
+        try:
+            return self.from_dtype[array.dtype]
+        except KeyError:
+            raise TypeError(f"bibun has no dtype for {self.name} array dtype {array.dtype}") from None
+
+    def native_dtype(self, dtype):
+        try:
+            return self.to_dtype[dtype]
+        except KeyError:
+            raise TypeError(f"bibun backend '{self.name}' does not support dtype {dtype}") from None
+
+    def device_of(self, array):
+        if self._cpu_device is not None:
+            return self._cpu_device
+        return _device(self.device_type, self.impl.device_index(array))
+
+    def asarray(self, data, dtype):
+        return self.impl.asarray(data, None if dtype is None else self.to_dtype[dtype])
+
+    def to_numpy(self, array, force=False):
+        return self.impl.to_numpy(array)
+
+    def from_numpy(self, array):
+        return self.impl.from_numpy(array)
+
+    def copy(self, array):
+        return self.impl.copy(array)
+
+    def is_contiguous(self, array):
+        return self.impl.is_contiguous(array)
+
+    def astype(self, array, dtype):
+        return self.xp.astype(array, self.to_dtype[dtype])
+
+    def synchronize(self):
+        sync = getattr(self.impl, "synchronize", None)
+        if sync is not None:
+            sync()

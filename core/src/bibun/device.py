@@ -1,0 +1,57 @@
+"""``bibun.device``: a device type (``cpu``, ``cuda``) and an optional index, parsed like PyTorch's."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["device"]
+
+_SPEC = re.compile(r"^([a-zA-Z_][a-zA-Z0-9_]*)(?::(\d+))?$")
+
+
+class device:  # noqa: N801 - PyTorch's name
+    """Where a tensor lives. ``device('cuda:1')``, ``device('cuda', 1)``, ``device('cpu')``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):  # noqa: A002 - PyTorch's keyword
+        if isinstance(type, device):
+            if index is not None:
+                raise ValueError("device(): a device object takes no separate index")
+            self.type, self.index = type.type, type.index
+            return
+        if not isinstance(type, str):
+            raise TypeError(f"device() expects a string like 'cpu' or 'cuda:0', got {type!r}")
+        m = _SPEC.match(type.strip())
+        if m is None:
+            raise RuntimeError(
+                f"Invalid device string: '{type}'. Expected a device type and optional index, e.g. 'cpu', 'cuda:0'"
+            )
+        self.type = m.group(1)
+        parsed = m.group(2)
+        if parsed is not None and index is not None:
+            raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {type}")
+        if parsed is not None:
+            index = int(parsed)
+        if index is not None and (not isinstance(index, int) or index < 0):
+            raise RuntimeError(f"Device index must not be negative, got {index}")
+        self.index = index
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except (RuntimeError, TypeError):
+                return False
+        return isinstance(other, device) and self.type == other.type and self.index == other.index
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"

@@ -1,0 +1,128 @@
+"""Activations: relu sigmoid tanh softmax log_softmax, in numerically stable forms."""
+
+from __future__ import annotations
+
+import warnings
+
+from ..dispatch.opdef import OpDef
+from ._util import canonical_dim
+
+__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax"]
+
+relu_op = OpDef("relu", type_rule="none", save=("result",))
+
+
+@relu_op.impl
+def _(xp, a):
+    return xp.maximum(a, xp.zeros((), dtype=a.dtype))
+
+
+@relu_op.backward
+def _(ctx, grad):
+    (result,) = ctx.saved_tensors
+    from .arithmetic import where
+    return where(result <= 0, 0.0, grad)
+
+
+sigmoid_op = OpDef("sigmoid", type_rule="float", save=("result",))
+
+
+@sigmoid_op.impl
+def _(xp, a):
+    # exp of a non-positive number only: never overflows
+    e = xp.exp(-xp.abs(a))
+    one = xp.ones((), dtype=a.dtype)
+    return xp.where(a >= 0, one / (one + e), e / (one + e))
+
+
+@sigmoid_op.backward
+def _(ctx, grad):
+    (y,) = ctx.saved_tensors
+    return grad * (1 - y) * y
+
+
+tanh_op = OpDef("tanh", type_rule="float", save=("result",))
+
+
+@tanh_op.impl
+def _(xp, a):
+    return xp.tanh(a)
+
+
+@tanh_op.backward
+def _(ctx, grad):
+    (y,) = ctx.saved_tensors
+    return grad * (1 - y * y)
+
+
+softmax_op = OpDef("softmax", type_rule="float", save=("result",), node_name="SoftmaxBackward0")
+
+
+@softmax_op.impl
+def _(xp, a, dim):
+    m = xp.max(a, axis=dim, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros((), dtype=a.dtype))
+    e = xp.exp(a - m)
+    return e / xp.sum(e, axis=dim, keepdims=True)
+
+
+@softmax_op.backward
+def _(ctx, grad):
+    (y,) = ctx.saved_tensors
+    return y * (grad - (grad * y).sum(ctx.dim, keepdim=True))
+
+
+log_softmax_op = OpDef("log_softmax", type_rule="float", save=("result",), node_name="LogSoftmaxBackward0")
+
+
+@log_softmax_op.impl
+def _(xp, a, dim):
+    m = xp.max(a, axis=dim, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros((), dtype=a.dtype))
+    shifted = a - m
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=dim, keepdims=True))
+
+
+@log_softmax_op.backward
+def _(ctx, grad):
+    (y,) = ctx.saved_tensors
+    return grad - y.exp() * grad.sum(ctx.dim, keepdim=True)
+
+
+def relu(input):  # noqa: A002
+    return relu_op(input)
+
+
+def sigmoid(input):  # noqa: A002
+    return sigmoid_op(input)
+
+
+def tanh(input):  # noqa: A002
+    return tanh_op(input)
+
+
+def _softmax_dim(name, ndim, dim):
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                      "as an argument.", UserWarning, stacklevel=3)
+        dim = 0 if ndim in (0, 1, 3) else 1
+    return canonical_dim(dim, ndim) if ndim else 0
+
+
+def _cast(input, dtype):
+    return input if dtype is None else input.to(dtype)
+
+
+def softmax(input, dim=None, dtype=None):  # noqa: A002
+    """Softmax along ``dim``, computed as exp(x - max) so large inputs never overflow."""
+    x = _cast(input, dtype)
+    return softmax_op(x, dim=_softmax_dim("softmax", x.ndim, dim))
+
+
+def log_softmax(input, dim=None, dtype=None):  # noqa: A002
+    """log(softmax(x)) as x - max - log(sum(exp(x - max))): finite even for logits of 1000."""
+    x = _cast(input, dtype)
+    return log_softmax_op(x, dim=_softmax_dim("log_softmax", x.ndim, dim))
+
+
+OPS = [relu_op, sigmoid_op, tanh_op, softmax_op, log_softmax_op]

@@ -1,0 +1,343 @@
+"""Binary arithmetic, comparison and selection ops: + - * / ** maximum minimum where clamp, == < ...
+
+Formulas follow PyTorch's ``derivatives.yaml``; they return gradients of the broadcast
+shape and the engine sums them back to each input's shape.
+"""
+
+from __future__ import annotations
+
+from ..dispatch.opdef import OpDef
+from ..tensor import Tensor
+from ._util import check_broadcast
+
+__all__ = ["add", "sub", "rsub", "mul", "div", "neg", "pow_scalar", "pow_tensor", "pow_scalar_base",
+           "maximum", "minimum", "where", "clamp", "eq", "ne", "lt", "le", "gt", "ge",
+           "logical_and", "logical_or", "logical_xor", "logical_not", "floor_divide", "remainder"]
+
+
+def _binary(name, node=None, rule="promote", save=()):
+    return OpDef(name, inputs=("self", "other"), type_rule=rule, save=save, node_name=node,
+                 explain=check_broadcast)
+
+
+# ---------------------------------------------------------------------- add / sub / rsub
+add = _binary("add")
+
+
+@add.impl
+def _(xp, a, b, alpha=1):
+    return xp.add(a, b) if alpha == 1 else xp.add(a, xp.multiply(b, alpha))
+
+
+@add.backward
+def _(ctx, grad):
+    alpha = ctx._attrs.get("alpha", 1)
+    return grad, (grad if alpha == 1 else grad * alpha)
+
+
+sub = _binary("sub")
+
+
+@sub.impl
+def _(xp, a, b, alpha=1):
+    return xp.subtract(a, b) if alpha == 1 else xp.subtract(a, xp.multiply(b, alpha))
+
+
+@sub.backward
+def _(ctx, grad):
+    alpha = ctx._attrs.get("alpha", 1)
+    return grad, (-grad if alpha == 1 else grad * -alpha)
+
+
+# ``scalar - tensor``: PyTorch's rsub.Scalar, one tensor input, node RsubBackward1
+rsub = OpDef("rsub", inputs=("self", "other"), differentiable=("self",), type_rule="promote",
+             node_name="RsubBackward1")
+
+
+@rsub.impl
+def _(xp, a, other, alpha=1):
+    return xp.subtract(other, a) if alpha == 1 else xp.subtract(other, xp.multiply(a, alpha))
+
+
+@rsub.backward
+def _(ctx, grad):
+    alpha = ctx._attrs.get("alpha", 1)
+    return -grad if alpha == 1 else grad * -alpha
+
+
+# ---------------------------------------------------------------------- mul / div / neg
+mul = _binary("mul", save=("self", "other"))
+
+
+@mul.impl
+def _(xp, a, b):
+    return xp.multiply(a, b)
+
+
+@mul.backward
+def _(ctx, grad):
+    a, b = ctx.saved_tensors
+    need_a, need_b = ctx.needs_input_grad
+    return (grad * b if need_a else None), (grad * a if need_b else None)
+
+
+div = _binary("div", rule="promote_float", save=("self", "other"))
+
+
+@div.impl
+def _(xp, a, b, rounding_mode=None):
+    if rounding_mode is None:
+        return xp.divide(a, b)
+    q = xp.divide(a, b)
+    return xp.floor(q) if rounding_mode == "floor" else xp.trunc(q)
+
+
+@div.backward
+def _(ctx, grad):
+    a, b = ctx.saved_tensors
+    if ctx._attrs.get("rounding_mode") is not None:
+        return grad * 0, (grad * 0 if ctx.needs_input_grad[1] else None)
+    need_a, need_b = ctx.needs_input_grad
+    return (grad / b if need_a else None), (-grad * a / (b * b) if need_b else None)
+
+
+neg = OpDef("neg", type_rule="none")
+
+
+@neg.impl
+def _(xp, a):
+    return xp.negative(a)
+
+
+@neg.backward
+def _(ctx, grad):
+    return -grad
+
+
+floor_divide = _binary("floor_divide")
+
+
+@floor_divide.impl
+def _(xp, a, b):
+    return xp.floor_divide(a, b)
+
+
+remainder = _binary("remainder", save=("self", "other"))
+
+
+@remainder.impl
+def _(xp, a, b):
+    return xp.remainder(a, b)
+
+
+@remainder.backward
+def _(ctx, grad):
+    a, b = ctx.saved_tensors
+    need_b = ctx.needs_input_grad[1]
+    return grad, (-grad * (a / b).floor() if need_b else None)
+
+
+# ---------------------------------------------------------------------- pow, in PyTorch's three forms
+pow_scalar = OpDef("pow", inputs=("self",), type_rule="none", save=("self",), node_name="PowBackward0",
+                   doc="tensor ** python number")
+
+
+@pow_scalar.impl
+def _(xp, a, exponent):
+    return xp.pow(a, exponent)
+
+
+@pow_scalar.backward
+def _(ctx, grad):
+    (a,) = ctx.saved_tensors
+    e = ctx.exponent
+    if e == 0:
+        return grad * 0
+    return grad * (e * a.pow(e - 1))
+
+
+pow_tensor = OpDef("pow_tensor", inputs=("self", "exponent"), type_rule="promote", save=("self", "exponent", "result"),
+                   node_name="PowBackward1", explain=check_broadcast, doc="tensor ** tensor")
+
+
+@pow_tensor.impl
+def _(xp, a, b):
+    return xp.pow(a, b)
+
+
+@pow_tensor.backward
+def _(ctx, grad):
+    a, b, result = ctx.saved_tensors
+    need_a, need_b = ctx.needs_input_grad
+    ga = grad * (b * a.pow(b - 1)) if need_a else None
+    gb = None
+    if need_b:
+        zero_base = (a == 0) & (b >= 0)
+        gb = grad * where(zero_base, 0.0, result * a.log())
+    return ga, gb
+
+
+pow_scalar_base = OpDef("pow_scalar_base", inputs=("exponent",), type_rule="none", save=("exponent", "result"),
+                        node_name="PowBackward2", doc="python number ** tensor")
+
+
+@pow_scalar_base.impl
+def _(xp, exponent, base):
+    return xp.pow(base, exponent)
+
+
+@pow_scalar_base.backward
+def _(ctx, grad):
+    exponent, result = ctx.saved_tensors
+    base = ctx.base
+    if base == 0:
+        return where(exponent >= 0, 0.0, grad * (result * _log_scalar(base)))
+    return grad * (result * _log_scalar(base))
+
+
+def _log_scalar(x):
+    import math
+    return math.log(x) if x > 0 else float("nan")
+
+
+# ---------------------------------------------------------------------- maximum / minimum / where / clamp
+maximum = _binary("maximum", save=("self", "other"))
+
+
+@maximum.impl
+def _(xp, a, b):
+    return xp.maximum(a, b)
+
+
+@maximum.backward
+def _(ctx, grad):
+    a, b = ctx.saved_tensors
+    half = where(a == b, grad / 2, grad)
+    need_a, need_b = ctx.needs_input_grad
+    return (half.masked_fill(a < b, 0) if need_a else None), (half.masked_fill(a > b, 0) if need_b else None)
+
+
+minimum = _binary("minimum", save=("self", "other"))
+
+
+@minimum.impl
+def _(xp, a, b):
+    return xp.minimum(a, b)
+
+
+@minimum.backward
+def _(ctx, grad):
+    a, b = ctx.saved_tensors
+    half = where(a == b, grad / 2, grad)
+    need_a, need_b = ctx.needs_input_grad
+    return (half.masked_fill(a > b, 0) if need_a else None), (half.masked_fill(a < b, 0) if need_b else None)
+
+
+where_op = OpDef("where", inputs=("condition", "self", "other"), differentiable=("self", "other"),
+                 type_rule="promote", save=("condition",), explain=check_broadcast)
+where_op.promote_args = (1, 2)
+
+
+@where_op.impl
+def _(xp, cond, a, b):
+    return xp.where(cond, a, b)
+
+
+@where_op.backward
+def _(ctx, grad):
+    (cond,) = ctx.saved_tensors
+    need_a, need_b = ctx.needs_input_grad
+    return (where(cond, grad, 0.0) if need_a else None), (where(cond, 0.0, grad) if need_b else None)
+
+
+def where(condition, input, other):  # noqa: A002 - PyTorch's parameter name
+    """``bibun.where(condition, input, other)``: elementwise choice, differentiable in input and other."""
+    if not isinstance(condition, Tensor):
+        raise TypeError(f"where(): argument 'condition' must be Tensor, not {type(condition).__name__}")
+    if condition.dtype.name != "bool":
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{condition.dtype.name.capitalize()}")
+    return where_op(condition, input, other)
+
+
+clamp = OpDef("clamp", type_rule="none", save=("self",), node_name="ClampBackward1")
+
+
+@clamp.impl
+def _(xp, a, min=None, max=None):  # noqa: A002
+    return xp.clip(a, min, max)
+
+
+@clamp.backward
+def _(ctx, grad):
+    (a,) = ctx.saved_tensors
+    lo, hi = ctx._attrs.get("min"), ctx._attrs.get("max")
+    if lo is not None and hi is not None:
+        keep = (a >= lo) & (a <= hi)
+    elif lo is not None:
+        keep = a >= lo
+    else:
+        keep = a <= hi
+    return where(keep, grad, 0.0)
+
+
+# ---------------------------------------------------------------------- comparisons and logic (no gradient)
+def _compare(name, fn_name):
+    op = OpDef(name, inputs=("self", "other"), type_rule="compare", explain=check_broadcast)
+
+    def kernel(xp, a, b):
+        return getattr(xp, fn_name)(a, b)
+
+    op.impl(kernel)
+    return op
+
+
+eq = _compare("eq", "equal")
+ne = _compare("ne", "not_equal")
+lt = _compare("lt", "less")
+le = _compare("le", "less_equal")
+gt = _compare("gt", "greater")
+ge = _compare("ge", "greater_equal")
+
+
+def _logical(name, fn_name, arity=2):
+    op = OpDef(name, inputs=("self", "other")[:arity], type_rule="none", explain=check_broadcast)
+
+    def kernel(xp, *arrays):
+        arrays = [a if not hasattr(a, "dtype") or a.dtype == xp.bool else a != 0 for a in arrays]
+        return getattr(xp, fn_name)(*arrays)
+
+    op.impl(kernel)
+    return op
+
+
+logical_and = _logical("logical_and", "logical_and")
+logical_or = _logical("logical_or", "logical_or")
+logical_xor = _logical("logical_xor", "logical_xor")
+logical_not = _logical("logical_not", "logical_not", arity=1)
+
+
+def _bitwise(name, fn_name):
+    op = OpDef(name, inputs=("self", "other"), type_rule="promote", explain=check_broadcast)
+
+    def kernel(xp, a, b):
+        return getattr(xp, fn_name)(a, b)
+
+    op.impl(kernel)
+    return op
+
+
+bitwise_and = _bitwise("bitwise_and", "bitwise_and")
+bitwise_or = _bitwise("bitwise_or", "bitwise_or")
+bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor")
+bitwise_not = OpDef("bitwise_not", type_rule="none")
+
+
+@bitwise_not.impl
+def _(xp, a):
+    return xp.logical_not(a) if a.dtype == xp.bool else xp.bitwise_invert(a)
+
+
+OPS = [add, sub, rsub, mul, div, neg, floor_divide, remainder, pow_scalar, pow_tensor, pow_scalar_base,
+       maximum, minimum, where_op, clamp, eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor,
+       logical_not, bitwise_and, bitwise_or, bitwise_xor, bitwise_not]

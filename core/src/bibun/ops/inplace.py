@@ -1,0 +1,74 @@
+"""In-place ops with no out-of-place twin: ``zero_`` ``fill_`` ``copy_``."""
+
+from __future__ import annotations
+
+from ..dispatch.dispatcher import check_inplace_allowed, dispatch_inplace, write_into
+from ..dispatch.opdef import OpDef
+from ..tensor import Tensor
+
+__all__ = ["fill_", "copy_"]
+
+fill_op = OpDef("fill", type_rule="none", node_name="FillBackward2")
+zero_op = OpDef("zero", type_rule="none", node_name="ZeroBackward0")
+
+
+def _fill_kernel(xp, a, value):
+    return xp.full(a.shape, value, dtype=a.dtype)
+
+
+def _no_grad_through(ctx, grad):
+    return grad * 0
+
+
+for _op in (fill_op, zero_op):
+    _op.impl(_fill_kernel)
+    _op.backward(_no_grad_through)
+
+
+def fill_(self, value, name="fill_"):
+    """Fill ``self`` with ``value``; the written tensor passes no gradient back to its old value."""
+    op = zero_op if name == "zero_" else fill_op
+    if not self._requires_grad and self._base is None:
+        check_inplace_allowed(self, name)
+        self._data[...] = value
+        self._version[0] += 1
+        return self
+    return dispatch_inplace(op, self, (), {"value": value}, name)
+
+
+copy_op = OpDef("copy", inputs=("self", "src"), type_rule="none", node_name="CopyBackwards")
+
+
+@copy_op.impl
+def _(xp, a, src):
+    return xp.astype(xp.broadcast_to(src, a.shape), a.dtype, copy=True)
+
+
+@copy_op.backward
+def _(ctx, grad):
+    need_self, need_src = ctx.needs_input_grad
+    g_src = None
+    if need_src:
+        src_dtype = ctx._meta[1][1]
+        g_src = grad.to(grad._backend.from_dtype[src_dtype])
+    return (grad * 0 if need_self else None), g_src
+
+
+def copy_(self, src):
+    """Copy ``src`` (broadcast, cast, and moved across devices if needed) into ``self``."""
+    if not isinstance(src, Tensor):
+        from ..factories import scalar_tensor_like
+        src = scalar_tensor_like(src, self)
+    if src._backend is not self._backend:
+        src = src.to(self.device)
+    from ._util import broadcast_shapes
+    if broadcast_shapes(self.shape, src.shape) != tuple(self.shape):
+        raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                           f"{list(broadcast_shapes(self.shape, src.shape))}")
+    check_inplace_allowed(self, "copy_")
+    out = copy_op(self, src)
+    write_into(self, out, "copy_")
+    return self
+
+
+OPS = [fill_op, zero_op, copy_op]

@@ -1,0 +1,200 @@
+"""Matrix products: ``matmul`` for every rank combination, and the ops it is built from
+(``dot`` ``mv`` ``mm`` ``bmm``), each with its own gradient.
+
+``matmul`` folds and broadcasts batch dims the way PyTorch does, so the nodes a user
+sees (MmBackward0, BmmBackward0, UnsafeViewBackward0, ...) are PyTorch's.
+"""
+
+from __future__ import annotations
+
+from ..dispatch.opdef import OpDef
+from ..tensor import Tensor
+
+__all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer"]
+
+_DTYPE_LETTER = {"float16": "c10::Half", "float32": "float", "float64": "double", "int64": "long int",
+                 "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+
+
+def _same_dtype(a, b):
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_DTYPE_LETTER[a.dtype.name]} != "
+                           f"{_DTYPE_LETTER[b.dtype.name]}")
+
+
+def _tensors(name, a, b):
+    for x in (a, b):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}(): argument must be Tensor, not {type(x).__name__}")
+    _same_dtype(a, b)
+
+
+def _matrix_op(name, save=("self", "other")):
+    op = OpDef(name, inputs=("self", "other"), type_rule="none", save=save)
+
+    @op.impl
+    def _(xp, a, b):
+        return xp.matmul(a, b)
+
+    return op
+
+
+dot_op = _matrix_op("dot")
+
+
+@dot_op.backward
+def _(ctx, grad):
+    a, b = ctx.saved_tensors
+    need_a, need_b = ctx.needs_input_grad
+    return (grad * b if need_a else None), (grad * a if need_b else None)
+
+
+mv_op = _matrix_op("mv")
+
+
+@mv_op.backward
+def _(ctx, grad):
+    m, v = ctx.saved_tensors
+    need_m, need_v = ctx.needs_input_grad
+    return (grad.unsqueeze(1) * v.unsqueeze(0) if need_m else None), (m.T.mv(grad) if need_v else None)
+
+
+mm_op = _matrix_op("mm")
+
+
+@mm_op.backward
+def _(ctx, grad):
+    a, b = ctx.saved_tensors
+    need_a, need_b = ctx.needs_input_grad
+    return (grad.mm(b.T) if need_a else None), (a.T.mm(grad) if need_b else None)
+
+
+bmm_op = _matrix_op("bmm")
+
+
+@bmm_op.backward
+def _(ctx, grad):
+    a, b = ctx.saved_tensors
+    need_a, need_b = ctx.needs_input_grad
+    return (grad.bmm(b.mT) if need_a else None), (a.mT.bmm(grad) if need_b else None)
+
+
+unsafe_view = OpDef("unsafe_view", type_rule="none", node_name="UnsafeViewBackward0")
+
+
+@unsafe_view.impl
+def _(xp, a, shape):
+    return xp.reshape(a, shape)
+
+
+@unsafe_view.backward
+def _(ctx, grad):
+    return grad.reshape(ctx.input_shape())
+
+
+def dot(input, other):  # noqa: A002
+    _tensors("dot", input, other)
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    n, m = input.shape[0], other.shape[0]
+    if n != m:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{n}] and src [{m}] to have the same number "
+                           f"of elements, but got {n} and {m} elements respectively")
+    return dot_op(input, other)
+
+
+def mv(input, vec):  # noqa: A002
+    _tensors("mv", input, vec)
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
+    if input.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}), "
+                           f"vec ({vec.shape[0]})")
+    return mv_op(input, vec)
+
+
+def mm(input, mat2):  # noqa: A002
+    _tensors("mm", input, mat2)
+    if input.ndim != 2:
+        raise RuntimeError(f"self must be a matrix")
+    if mat2.ndim != 2:
+        raise RuntimeError(f"mat2 must be a matrix")
+    (n, k), (k2, m) = input.shape, mat2.shape
+    if k != k2:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({n}x{k} and {k2}x{m})")
+    return mm_op(input, mat2)
+
+
+def bmm(input, mat2):  # noqa: A002
+    _tensors("bmm", input, mat2)
+    if input.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if mat2.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    b, n, k = input.shape
+    if mat2.shape[0] != b or mat2.shape[1] != k:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{b}, {k}] but got: "
+                           f"[{mat2.shape[0]}, {mat2.shape[1]}].")
+    return bmm_op(input, mat2)
+
+
+def outer(input, vec2):  # noqa: A002
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+def matmul(input, other):  # noqa: A002
+    """Matrix product for any ranks, with batch broadcasting (PyTorch's ``matmul``)."""
+    _tensors("matmul", input, other)
+    da, db = input.ndim, other.ndim
+    if da == 0 or db == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
+    if da == 1 and db == 1:
+        return dot(input, other)
+    if da == 2 and db == 1:
+        return mv(input, other)
+    if da == 1 and db == 2:
+        return mm(input.unsqueeze(0), other).squeeze(0)
+    if da == 2 and db == 2:
+        return mm(input, other)
+    if da >= 3 and db <= 2:
+        # fold the batch into rows: one mm (or mv) instead of a batched product
+        k = input.shape[-1]
+        rows = input.reshape(-1, k)
+        if db == 1:
+            out = mv(rows, other)
+            return unsafe_view(out, shape=tuple(input.shape[:-1]))
+        out = mm(rows, other)
+        return unsafe_view(out, shape=tuple(input.shape[:-1]) + (other.shape[-1],))
+    # general case: broadcast batch dims, then bmm
+    a = input.unsqueeze(0) if da == 1 else input
+    b = other.unsqueeze(-1) if db == 1 else other
+    from ._util import broadcast_shapes
+    try:
+        batch = broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    except RuntimeError:
+        raise RuntimeError(f"The size of tensor a ({a.shape[-3]}) must match the size of tensor b ({b.shape[-3]}) "
+                           f"at non-singleton dimension {len(a.shape) - 3}") from None
+    n, k = a.shape[-2], a.shape[-1]
+    k2, m = b.shape[-2], b.shape[-1]
+    if k != k2:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{_prod(batch)}, {k}] but got: [{_prod(batch)}, {k2}].")
+    ae = a.expand(batch + (n, k)).reshape(-1, n, k)
+    be = b.expand(batch + (k2, m)).reshape(-1, k2, m)
+    out = bmm(ae, be)
+    shape = batch + (n, m)
+    if da == 1:
+        shape = batch + (m,)
+    elif db == 1:
+        shape = batch + (n,)
+    return unsafe_view(out, shape=shape)
+
+
+def _prod(shape):
+    r = 1
+    for s in shape:
+        r *= s
+    return r
+
+
+OPS = [dot_op, mv_op, mm_op, bmm_op, unsafe_view]

@@ -1,0 +1,34 @@
+"""The hooks a bibun plugin implements (pluggy project name ``bibun``).
+
+Every hook receives one ``register`` object (see ``bibun.plugins.registrar.Register``); a
+plugin calls its methods and never touches the core's tables directly. A hook that raises
+registers nothing: the registrations of one hook call are committed together or not at all.
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("bibun")
+hookimpl = pluggy.HookimplMarker("bibun")
+
+
+@hookspec
+def bibun_register_backends(register):
+    """Register backends: ``register.backend(name=, device_type=, load=, is_available=)``.
+
+    ``load()`` is called on first use and returns the backend implementation (array
+    namespace ``xp``, conversions, RNG); ``is_available()`` returns ``(ok, reason)``.
+    """
+
+
+@hookspec
+def bibun_register_ops(register):
+    """Register op definitions: ``register.op(opdef)`` with a ``bibun.dispatch.OpDef``."""
+
+
+@hookspec
+def bibun_register_kernels(register):
+    """Register backend-specific kernels: ``register.kernel(op_name, backend_name, fn, override=False)``.
+
+    ``fn(*arrays, **attrs)`` takes and returns arrays of that backend. A kernel for a
+    pair that already has one is refused unless ``override=True`` (which warns once).
+    """
