@@ -79,6 +79,9 @@ class Backend:
                 from_backend[native] = d
         self.to_dtype = to_backend
         self.from_dtype = from_backend
+        # the dispatcher's fast path asks "is this array floating?" on every binary op
+        self.float_natives = frozenset(n for d, n in to_backend.items() if d.category == _dt.FLOATING)
+        self.bool_native = to_backend.get(_dt.bool_)
         self.xp = impl.xp
         self.array_type = impl.array_type
         self._impl = impl

@@ -30,8 +30,15 @@ class Tensor:
     in-place write through any alias is seen by every node that saved the tensor.
     """
 
-    __slots__ = ("_data", "_backend", "_requires_grad", "grad_fn", "_grad", "_version",
-                 "_output_nr", "_base", "_view_fn", "_hooks", "_retains_grad", "_acc", "__weakref__")
+    __slots__ = ("_data", "_backend", "_requires_grad", "grad_fn", "_version", "__weakref__", "__dict__")
+
+    # Rarely set per tensor: class-level defaults, so creating a tensor writes only the slots above.
+    _grad = None
+    _output_nr = 0
+    _base = None
+    _hooks = None
+    _retains_grad = False
+    _acc = None
 
     # ------------------------------------------------------------------ construction
     def __init__(self, *args, **kwargs):
@@ -45,14 +52,7 @@ class Tensor:
         t._backend = backend
         t._requires_grad = requires_grad
         t.grad_fn = None
-        t._grad = None
         t._version = [0]
-        t._output_nr = 0
-        t._base = None
-        t._view_fn = None
-        t._hooks = None
-        t._retains_grad = False
-        t._acc = None
         return t
 
     # ------------------------------------------------------------------ basic properties

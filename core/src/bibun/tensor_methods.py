@@ -7,7 +7,7 @@ the hottest path in bibun and skip every wrapper they can.
 from __future__ import annotations
 
 from . import dtypes as _dt
-from .dispatch.dispatcher import dispatch, dispatch_inplace
+from .dispatch.dispatcher import dispatch, dispatch_binary, dispatch_inplace
 from .ops import activation as _act
 from .ops import arithmetic as _ar
 from .ops import indexing as _ix
@@ -17,7 +17,7 @@ from .ops import shape as _sh
 from .ops import unary as _un
 from .tensor import Tensor
 
-_E = {}
+from .dispatch.dispatcher import _NO_ATTRS as _E
 _NUMBER = (int, float, bool)
 
 
@@ -29,23 +29,23 @@ def _check_operand(op_name, other):
 
 # ---------------------------------------------------------------------- arithmetic operators
 def _add(self, other, *, alpha=1):
-    return dispatch(_ar.add, (self, other), _E if alpha == 1 else {"alpha": alpha})
+    return dispatch_binary(_ar.add, self, other, _E if alpha == 1 else {"alpha": alpha})
 
 
 def _sub(self, other, *, alpha=1):
-    return dispatch(_ar.sub, (self, other), _E if alpha == 1 else {"alpha": alpha})
+    return dispatch_binary(_ar.sub, self, other, _E if alpha == 1 else {"alpha": alpha})
 
 
 def _mul(self, other):
-    return dispatch(_ar.mul, (self, other), _E)
+    return dispatch_binary(_ar.mul, self, other, _E)
 
 
 def _div(self, other, *, rounding_mode=None):
-    return dispatch(_ar.div, (self, other), _E if rounding_mode is None else {"rounding_mode": rounding_mode})
+    return dispatch_binary(_ar.div, self, other, _E if rounding_mode is None else {"rounding_mode": rounding_mode})
 
 
 def _radd(self, other):
-    return dispatch(_ar.add, (self, other), _E)
+    return dispatch_binary(_ar.add, self, other, _E)
 
 
 def _rsub(self, other):
@@ -101,7 +101,7 @@ def _binary_method(op):
     def method(self, other):
         if not _check_operand(op.name, other):
             return NotImplemented
-        return dispatch(op, (self, other), _E)
+        return dispatch_binary(op, self, other, _E)
     method.__name__ = op.name
     return method
 

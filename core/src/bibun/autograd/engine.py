@@ -13,6 +13,7 @@ graph, bad custom gradient, NaN under anomaly mode, in-place version error) leav
 from __future__ import annotations
 
 import heapq
+from heapq import heappush
 import warnings
 
 from ..tensor import Tensor
@@ -68,7 +69,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None, 
     token = _grad_enabled.set(bool(create_graph))
     try:
         while heap:
-            _, fn = heapq.heappop(heap)
+            fn = heapq.heappop(heap)[1]
             grads = buffers.pop(fn)
             if fn._pre_hooks:
                 grads = _run_pre_hooks(fn, grads, retained)
@@ -100,18 +101,19 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None, 
                     new = hook(outs, grads)
                     if new is not None:
                         outs = tuple(new)
-            for i in range(len(nxt)):
-                g = outs[i]
-                target, idx = nxt[i]
+            i = -1
+            for (target, idx), g, m in zip(nxt, outs, fn._meta):
+                i += 1
                 if g is None or target is None:
                     continue
-                g = _validate(fn, i, g)
+                if g.__class__ is not Tensor or (m is not None and (g._data.shape != m[0] or g._data.dtype != m[1])):
+                    g = _validate(fn, i, g)
                 if check_nan:
                     _check_nan(fn, i, g)
                 buf = buffers.get(target)
                 if buf is None:
                     buf = buffers[target] = [None] * target._n_outputs
-                    heapq.heappush(heap, (-target._seq, target))
+                    heappush(heap, (-target._seq, target))
                 prev = buf[idx]
                 buf[idx] = g if prev is None else prev + g
             processed.append(fn)
@@ -134,7 +136,9 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None, 
         _accumulate(acc.variable, g, owners, create_graph)
     if not retain_graph:
         for fn in processed:
-            fn._release()
+            if fn._saved:
+                fn._freed = True  # a node that saved something refuses a second backward
+            fn._saved = None
     if captured is not None and not create_graph:
         captured = [None if g is None else _fresh(g, owners, False) for g in captured]
     return captured

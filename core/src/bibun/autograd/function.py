@@ -145,10 +145,6 @@ class Function(metaclass=_FunctionMeta):
         node._attrs = {}
         tensors_out = [r for r in results if isinstance(r, Tensor)]
         node._backend = tensors_out[0]._backend if tensors_out else tensor_args[0]._backend
-        node._pre_hooks = None
-        node._hooks = None
-        node._freed = False
-        node._trace = None
         node._n_outputs = len(results)
         node._out_meta = tuple((r._data.shape, r._data.dtype) if isinstance(r, Tensor) else ((), None)
                                for r in results)

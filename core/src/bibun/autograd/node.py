@@ -56,8 +56,15 @@ class RemovableHandle:
 class Node:
     """Base of every graph node. ``type(node).__name__`` is PyTorch's name, e.g. ``MulBackward0``."""
 
-    __slots__ = ("_next", "_seq", "_meta", "_saved", "_freed", "_pre_hooks", "_hooks", "_trace",
-                 "_n_outputs", "_out_meta", "_metadata", "__weakref__")
+    __slots__ = ("_next", "_seq", "_meta", "_saved", "__weakref__", "__dict__")
+
+    # Rarely set per node: class-level defaults, so creating a node writes only the slots above.
+    _freed = False
+    _pre_hooks = None
+    _hooks = None
+    _trace = None
+    _n_outputs = 1
+    _out_meta = None
 
     def name(self):
         return type(self).__name__
@@ -68,9 +75,9 @@ class Node:
 
     @property
     def metadata(self):
-        m = getattr(self, "_metadata", None)
+        m = self.__dict__.get("_metadata")
         if m is None:
-            m = self._metadata = {}
+            m = self.__dict__["_metadata"] = {}
         return m
 
     def __repr__(self):
@@ -94,7 +101,10 @@ class Node:
     # -- what the engine calls
     @property
     def needs_input_grad(self):
-        return tuple(e[0] is not None for e in self._next)
+        nxt = self._next
+        if len(nxt) == 2:  # the common case, without a generator
+            return (nxt[0][0] is not None, nxt[1][0] is not None)
+        return tuple(e[0] is not None for e in nxt)
 
     def _release(self):
         if self._saved:
@@ -130,6 +140,10 @@ def _raise_version(tensor, now, expected, producer, output_nr):
         f"with bibun.autograd.set_detect_anomaly(True, check_nan=False).")
 
 
+_NO_EDGE = (None, 0)
+_new = object.__new__
+
+
 def _edge(a):
     if a._requires_grad:
         fn = a.grad_fn
@@ -142,8 +156,13 @@ def _edge(a):
 class OpNode(Node):
     """A node of a registered op; the op's formula receives the node as ``ctx``."""
 
-    __slots__ = ("_attrs", "_backend")
+    __slots__ = ()
     _op = None
+    _attrs = {}       # the op's keyword attributes, when it has any
+    _backend = None   # set when the node saved an output or has several (to rebuild them)
+
+    def __init__(self):
+        raise TypeError("graph nodes are created by ops, not by hand")
 
     @classmethod
     def _create(cls, args, attrs, results):
@@ -155,16 +174,21 @@ class OpNode(Node):
         for i in diff:
             a = args[i]
             if isinstance(a, Tensor):
-                nxt.append(_edge(a))
+                if a._requires_grad:
+                    fn = a.grad_fn
+                    nxt.append((fn, a._output_nr) if fn is not None else (accumulator(a), 0))
+                else:
+                    nxt.append(_NO_EDGE)
                 d = a._data
                 meta.append((d.shape, d.dtype))
             else:
-                nxt.append((None, 0))
+                nxt.append(_NO_EDGE)
                 meta.append(None)
         node._next = tuple(nxt)
         node._seq = _next_seq()  # after the edges: a leaf's AccumulateGrad must be older than its consumers
-        node._meta = meta
-        node._attrs = attrs
+        node._meta = tuple(meta)
+        if attrs:
+            node._attrs = attrs
         node._backend = results[0]._backend
         saved = None
         if op.save:
@@ -178,12 +202,46 @@ class OpNode(Node):
                     r = results[k]
                     saved.append((1, r._data, r._version, r._version[0], k))
         node._saved = saved
-        node._freed = False
-        node._pre_hooks = None
-        node._hooks = None
-        node._n_outputs = len(results)
-        node._out_meta = None if len(results) == 1 else tuple((r._data.shape, r._data.dtype) for r in results)
-        node._trace = _capture_trace() if _anomaly[0] else None
+        if len(results) != 1:
+            node._n_outputs = len(results)
+            node._out_meta = tuple((r._data.shape, r._data.dtype) for r in results)
+        if _anomaly[0]:
+            node._trace = _capture_trace()
+        return node
+
+    @classmethod
+    def _create_binary(cls, a, b, attrs, res):
+        """``_create((a, b), attrs, (res,))`` for a tensor ``a`` and an op saving nothing or (self, other)."""
+        save = cls._op.save
+        if save and save != (0, 1):
+            return cls._create((a, b), attrs, (res,))
+        node = _new(cls)
+        ad = a._data
+        if a._requires_grad:
+            fn = a.grad_fn
+            ea = (fn, a._output_nr) if fn is not None else (accumulator(a), 0)
+        else:
+            ea = _NO_EDGE
+        if isinstance(b, Tensor):
+            bd = b._data
+            if b._requires_grad:
+                fn = b.grad_fn
+                eb = (fn, b._output_nr) if fn is not None else (accumulator(b), 0)
+            else:
+                eb = _NO_EDGE
+            node._meta = ((ad.shape, ad.dtype), (bd.shape, bd.dtype))
+            saved_b = (0, b, b._version[0])
+        else:
+            eb = _NO_EDGE
+            node._meta = ((ad.shape, ad.dtype), None)
+            saved_b = (0, b, None)
+        node._next = (ea, eb)
+        node._seq = _next_seq()
+        if attrs:
+            node._attrs = attrs
+        node._saved = ((0, a, a._version[0]), saved_b) if save else None
+        if _anomaly[0]:
+            node._trace = _capture_trace()
         return node
 
     def __getattr__(self, name):
@@ -203,8 +261,9 @@ class OpNode(Node):
         out = []
         for entry in saved:
             if entry[0] == 0:
-                _, a, version = entry
-                if a is not None and version is not None:
+                a = entry[1]
+                version = entry[2]
+                if version is not None and a._version[0] != version:
                     _check_version(a, version, self)
                 out.append(a)
             else:
@@ -229,7 +288,6 @@ class OpNode(Node):
     def _apply(self, grads):
         if self._saved is None and self._freed:
             raise RuntimeError(_FREED)
-        grads = tuple(grads)
         if self._n_outputs > 1:
             grads = self._materialize(grads)
         out = self._op.formula(self, *grads)
@@ -249,9 +307,9 @@ class OpNode(Node):
 
     # -- in-place support: the dispatcher writes an op's result into an existing tensor
     def _snapshot_input(self, target):
-        saved = self._saved
-        if not saved:
+        if not self._saved:
             return
+        saved = self._saved = list(self._saved)
         for i, entry in enumerate(saved):
             if entry[0] == 0 and entry[1] is target:
                 snap = Tensor._make(target._backend.copy(target._data), target._backend, target._requires_grad)
@@ -261,9 +319,9 @@ class OpNode(Node):
                 saved[i] = (0, snap, snap._version[0])
 
     def _rebase_output(self, old, new):
-        saved = self._saved
-        if not saved:
+        if not self._saved:
             return
+        saved = self._saved = list(self._saved)
         for i, entry in enumerate(saved):
             if entry[0] == 1 and entry[2] is old._version:
                 saved[i] = (1, entry[1], new._version, new._version[0], entry[4])
@@ -281,7 +339,9 @@ def _capture_trace():
 
 def make_node_class(op):
     """A node class named as PyTorch names the op's node (``AddBackward0``)."""
-    return type(op.node_name, (OpNode,), {"__slots__": (), "_op": op, "__module__": "bibun.autograd.nodes"})
+    # staticmethod: keep OpDef's method binding (``t.exp()``) from applying to ``node._op``
+    return type(op.node_name, (OpNode,), {"__slots__": (), "_op": staticmethod(op),
+                                          "__module__": "bibun.autograd.nodes"})
 
 
 class AccumulateGrad(Node):
@@ -301,14 +361,8 @@ def accumulator(leaf):
         acc = object.__new__(AccumulateGrad)
         acc._seq = _next_seq()
         acc._next = ()
-        acc._meta = [(leaf._data.shape, leaf._data.dtype)]
+        acc._meta = ((leaf._data.shape, leaf._data.dtype),)
         acc._saved = None
-        acc._freed = False
-        acc._pre_hooks = None
-        acc._hooks = None
-        acc._n_outputs = 1
-        acc._out_meta = None
-        acc._trace = None
         acc.variable = leaf
         leaf._acc = weakref.ref(acc)
     return acc

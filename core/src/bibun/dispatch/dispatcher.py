@@ -13,6 +13,8 @@ from .registry import _CompositeMarker, resolve_kernel
 
 __all__ = ["dispatch", "dispatch_inplace"]
 
+_NO_ATTRS = {}
+_new = object.__new__
 _FLOATING = _dt.FLOATING
 _INTEGRAL = _dt.INTEGRAL
 _float_t, _int_t, _bool_t = float, int, bool
@@ -194,6 +196,58 @@ def dispatch(op, args, attrs):
                 r._requires_grad = True
                 r.grad_fn = node
     return tuple(results)
+
+
+def dispatch_binary(op, a, b, attrs=_NO_ATTRS):
+    """``dispatch(op, (a, b), attrs)`` for a tensor ``a``, skipping promotion when nothing needs it.
+
+    Taken by the arithmetic operators: same backend, same dtype (or a python scalar of a
+    category that does not promote), so the arrays go straight to the kernel. Anything
+    else falls back to :func:`dispatch`, which handles every case.
+    """
+    backend = a._backend
+    ad = a._data
+    cls = b.__class__
+    if cls is Tensor:
+        bd = b._data
+        if b._backend is not backend or bd.dtype is not ad.dtype or (
+                op.needs_float and ad.dtype not in backend.float_natives):
+            return dispatch(op, (a, b), attrs)
+        needs_grad = a._requires_grad or b._requires_grad
+    elif cls is float:
+        if ad.dtype not in backend.float_natives:
+            return dispatch(op, (a, b), attrs)
+        bd = b
+        needs_grad = a._requires_grad
+    elif cls is int:
+        if ad.dtype is backend.bool_native or (op.needs_float and ad.dtype not in backend.float_natives):
+            return dispatch(op, (a, b), attrs)
+        bd = b
+        needs_grad = a._requires_grad
+    else:
+        return dispatch(op, (a, b), attrs)
+    kernel = op.cache.get(backend.name)
+    if kernel is None or kernel.__class__ is _CompositeMarker:
+        return dispatch(op, (a, b), attrs)
+    try:
+        out = kernel(ad, bd) if attrs is _NO_ATTRS else kernel(ad, bd, **attrs)
+    except Exception:
+        if op.explain is not None:
+            op.explain(op, (a, b), attrs)
+        raise
+    if out.__class__ is not backend.array_type:
+        out = backend.impl.asarray(out, None)
+    res = _new(Tensor)
+    res._data = out
+    res._backend = backend
+    res.grad_fn = None
+    res._version = [0]
+    if needs_grad and op.node_cls is not None and _grad_enabled():
+        res._requires_grad = True
+        res.grad_fn = op.node_cls._create_binary(a, b, attrs, res)
+    else:
+        res._requires_grad = False
+    return res
 
 
 def _mark_view(result, source):

@@ -18,6 +18,8 @@ the backend's array namespace ``xp``; a backend may register a faster kernel of 
 
 from __future__ import annotations
 
+from types import MethodType
+
 __all__ = ["OpDef", "TYPE_RULES"]
 
 # How the dispatcher treats the dtypes of an op's tensor inputs before calling its kernel:
@@ -48,6 +50,7 @@ class OpDef:
         self.variadic = bool(self.inputs) and self.inputs[0].startswith("*")
         self.node_name = node_name or f"{_camel(name)}Backward0"
         self.type_rule = type_rule
+        self.needs_float = type_rule in ("float", "promote_float")
         self.save = tuple(self._save_slot(s) for s in save)
         self.outputs = outputs
         self.nondiff_outputs = frozenset(nondiff_outputs)
@@ -99,6 +102,10 @@ class OpDef:
     def __call__(self, *args, **attrs):
         from .dispatcher import dispatch
         return dispatch(self, args, attrs)
+
+    def __get__(self, obj, objtype=None):
+        # bound as a Tensor method, ``t.exp()`` calls the op with ``t`` first
+        return self if obj is None else MethodType(self, obj)
 
     def __repr__(self):
         return f"<bibun op {self.name}>"
