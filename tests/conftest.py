@@ -20,6 +20,13 @@ def _backend_names():
     return names
 
 
+def pytest_collection_modifyitems(config, items):
+    # tests that use the PyTorch oracle carry the `parity` marker (`pytest -m parity`, tox -e parity)
+    for item in items:
+        if "torch" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.parity)
+
+
 def pytest_generate_tests(metafunc):
     if "device" in metafunc.fixturenames:
         metafunc.parametrize("device", _backend_names(), indirect=True)
