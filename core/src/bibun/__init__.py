@@ -6,6 +6,13 @@ and no plugin; the first tensor created loads the registry through the plugin ho
 
 from __future__ import annotations
 
+import warnings as _warnings
+
+# PyTorch returns nan/inf silently (sqrt(-1), 1/0, exp(1000)); array libraries warn. Silence
+# those warnings only where bibun's own kernels raise them: free on the hot path, unlike errstate.
+_warnings.filterwarnings("ignore", message=r"(invalid value|divide by zero|overflow|underflow) encountered",
+                         category=RuntimeWarning, module=r"bibun(\.|_)")
+
 from . import dtypes
 from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from ._version import __version__

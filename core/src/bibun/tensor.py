@@ -58,10 +58,9 @@ class Tensor:
     # ------------------------------------------------------------------ basic properties
     @property
     def data(self):
-        """The same values without autograd history (shares memory, like PyTorch's ``.data``)."""
-        t = Tensor._make(self._data, self._backend)
-        t._version = self._version
-        return t
+        """The same values without autograd history, sharing memory. Unlike ``detach()``, writes
+        through ``.data`` are not seen by autograd (a fresh version counter, as in PyTorch)."""
+        return Tensor._make(self._data, self._backend)
 
     @data.setter
     def data(self, value):
@@ -127,9 +126,12 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
-        self.requires_grad_(value)
+        self._set_requires_grad(value, "only Tensors of floating point and complex dtype can require gradients")
 
     def requires_grad_(self, requires_grad=True):
+        return self._set_requires_grad(requires_grad, "only Tensors of floating point dtype can require gradients")
+
+    def _set_requires_grad(self, requires_grad, dtype_message):
         if self.grad_fn is not None:
             if requires_grad:
                 return self
@@ -139,7 +141,7 @@ class Tensor:
                 "var_no_grad = var.detach()."
             )
         if requires_grad and self.dtype.category != _dt.FLOATING:
-            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+            raise RuntimeError(dtype_message)
         self._requires_grad = bool(requires_grad)
         return self
 

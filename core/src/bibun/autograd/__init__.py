@@ -58,14 +58,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     grads = [None] * len(outputs) if grad_tensors is None else _tensors(grad_tensors, "grad_tensors") \
         if not isinstance(grad_tensors, (list, tuple)) else list(grad_tensors)
     if len(grads) != len(outputs):
-        raise RuntimeError(f"grad can be implicitly created only for scalar outputs; got {len(grads)} gradients for "
-                           f"{len(outputs)} tensors")
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
     grads = _make_grads(outputs, grads)
     if retain_graph is None:
         retain_graph = create_graph
     inputs = None if inputs is None else _tensors(inputs, "inputs")
     if inputs is not None and not inputs:
-        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     roots = [o for o in outputs]
     run_backward(roots, [_own(g) for g in grads], retain_graph=retain_graph, create_graph=create_graph,
                  inputs=inputs, accumulate=True)

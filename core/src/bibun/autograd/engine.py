@@ -65,7 +65,10 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None, 
     leaf_grads = {}        # AccumulateGrad -> gradient, applied on success
     retained = []          # (tensor weakref, gradient)
     processed = []
-    check_nan = _node._anomaly[0] if anomaly_nan is None else anomaly_nan
+    if anomaly_nan is None:
+        from .anomaly import is_anomaly_check_nan_enabled
+        anomaly_nan = _node._anomaly[0] and is_anomaly_check_nan_enabled()
+    check_nan = anomaly_nan
     token = _grad_enabled.set(bool(create_graph))
     try:
         while heap:
@@ -167,16 +170,17 @@ def _needed_nodes(buffers, target_nodes):
 
 
 def _run_pre_hooks(fn, grads, retained):
+    """Tensor hooks in registration order; then retain_grad, so it keeps what the hooks made (PyTorch's order)."""
     grads = tuple(grads)
-    for hook in list(fn._pre_hooks):
-        if hook.__class__ is _RetainGrad:
-            g = grads[hook.index]
-            if g is not None:
-                retained.append((hook.ref, g))
-            continue
-        new = hook(grads)
-        if new is not None:
-            grads = tuple(new)
+    hooks = list(fn._pre_hooks)
+    for hook in hooks:
+        if hook.__class__ is not _RetainGrad:
+            new = hook(grads)
+            if new is not None:
+                grads = tuple(new)
+    for hook in hooks:
+        if hook.__class__ is _RetainGrad and grads[hook.index] is not None:
+            retained.append((hook.ref, grads[hook.index]))
     return list(grads)
 
 

@@ -21,10 +21,10 @@ class FunctionCtx:
     """The ``ctx`` API (documentation and ``isinstance`` target; the node class implements it)."""
 
     def save_for_backward(self, *tensors):
-        for t in tensors:
+        for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
-                raise TypeError("save_for_backward can only save variables, but argument "
-                                f"{tensors.index(t)} is of type {type(t).__name__}")
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type "
+                                f"{type(t).__name__}")
         self._to_save = tensors
 
     def mark_non_differentiable(self, *tensors):
@@ -69,6 +69,8 @@ class _FunctionNode(OpNode, FunctionCtx):
                                    f"{n_args}, got {len(out)})")
         result = []
         for i, (g, is_tensor) in enumerate(zip(out, self._arg_is_tensor)):
+            if g is not None and not isinstance(g, Tensor):
+                raise RuntimeError(f"expected Variable or None (got {type(g).__name__})")
             if is_tensor:
                 result.append(g)
             elif g is not None:
@@ -117,6 +119,8 @@ class Function(metaclass=_FunctionMeta):
         node._to_save = ()
         node._non_diff = set()
         node._dirty = set()
+        grad_on = _grad_enabled.get()
+        node._needs = tuple(grad_on and isinstance(a, Tensor) and a._requires_grad for a in args)  # read in forward
         uses_setup = "setup_context" in cls.__dict__
         with no_grad():
             if uses_setup:
@@ -127,7 +131,7 @@ class Function(metaclass=_FunctionMeta):
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
         tensor_args = [a for a in args if isinstance(a, Tensor)]
-        record = _grad_enabled.get() and any(a._requires_grad for a in tensor_args)
+        record = any(node._needs)
         results = []
         for o in outs:
             if isinstance(o, Tensor) and any(o is a for a in args) and id(o) not in node._dirty:
@@ -140,7 +144,6 @@ class Function(metaclass=_FunctionMeta):
         node._arg_is_tensor = tuple(isinstance(a, Tensor) for a in args)
         node._next = tuple(_edge(a) for a in tensor_args)
         node._seq = _next_seq()
-        node._needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         node._meta = [(a._data.shape, a._data.dtype) for a in tensor_args]
         node._attrs = {}
         tensors_out = [r for r in results if isinstance(r, Tensor)]
@@ -157,6 +160,8 @@ class Function(metaclass=_FunctionMeta):
             if not r.is_floating_point():
                 continue
             if id(outs[i]) in node._dirty:
+                if r._requires_grad and r.grad_fn is None and r._base is None:
+                    raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
                 from ..dispatch.dispatcher import check_inplace_allowed
                 check_inplace_allowed(r, cls.__name__)
             r._requires_grad = True

@@ -29,6 +29,16 @@ class _GradModeContext:
 
     _target = True
 
+    def __new__(cls, orig_func=None):
+        # ``@no_grad`` without parentheses decorates directly, as in PyTorch 2
+        self = super().__new__(cls)
+        if orig_func is not None and callable(orig_func) and cls in (no_grad, enable_grad):
+            return self(orig_func)
+        return self
+
+    def __init__(self, orig_func=None):
+        pass
+
     def __enter__(self):
         self._token = _grad_enabled.set(self._target)
         return self
@@ -78,6 +88,9 @@ class enable_grad(_GradModeContext):  # noqa: N801
 class set_grad_enabled(_GradModeContext):  # noqa: N801
     """Set grad mode to ``mode``; takes effect at once, and is undone on leaving a ``with`` block."""
 
+    def __new__(cls, mode):
+        return object.__new__(cls)
+
     def __init__(self, mode):
         self._target = bool(mode)
         self._token = _grad_enabled.set(self._target)
@@ -85,20 +98,48 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801
     def __enter__(self):
         return self
 
+    def __call__(self, fn):
+        # used as a decorator: undo the switch made at construction; apply it per call instead
+        _grad_enabled.reset(self._token)
+        return super().__call__(fn)
+
     def clone(self):
-        return set_grad_enabled(self._target)
+        return _SetGradMode(self._target)
+
+
+class _SetGradMode(_GradModeContext):
+    """What a ``set_grad_enabled`` decorator enters on each call."""
+
+    def __new__(cls, mode):
+        return object.__new__(cls)
+
+    def __init__(self, mode):
+        self._target = mode
+
+    def clone(self):
+        return _SetGradMode(self._target)
 
 
 class inference_mode(_GradModeContext):  # noqa: N801
-    """Like ``no_grad`` (bibun has no extra fast path for it), and reported by ``is_inference_mode_enabled``."""
+    """Like ``no_grad`` (bibun has no extra fast path for it), and reported by ``is_inference_mode_enabled``.
+
+    ``inference_mode(False)`` turns grad mode back on, as PyTorch's does.
+    """
+
+    def __new__(cls, mode=True):
+        self = object.__new__(cls)
+        if not isinstance(mode, bool) and callable(mode):  # @inference_mode without parentheses
+            self.__init__(True)
+            return self(mode)
+        return self
 
     def __init__(self, mode=True):
         if not isinstance(mode, bool) and callable(mode):
-            raise TypeError("use @bibun.inference_mode() (with parentheses) as a decorator")
+            return
         self.mode = bool(mode)
 
     def __enter__(self):
-        self._token = _grad_enabled.set(not self.mode and _grad_enabled.get())
+        self._token = _grad_enabled.set(not self.mode)
         self._itoken = _inference.set(self.mode)
         return self
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import warnings
 
 from ..tensor import Tensor
-from .grad_mode import no_grad
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
@@ -29,9 +28,10 @@ def _diff_outputs(out):
 def _numerical_jacobians(fn, inputs, eps):
     """jac[i][o] as a host numpy array of shape (inputs[i].numel(), outputs[o].numel())."""
     import numpy as np
-    base = [x.detach() if isinstance(x, Tensor) else x for x in inputs]
-    with no_grad():
-        n_out = [o.numel() for o in _diff_outputs(fn(*base))]
+    # fn runs with grad mode on and with inputs that require grad as the originals do:
+    # gradgradcheck's fn differentiates inside itself
+    base = [_leaf_like(x, x) if isinstance(x, Tensor) else x for x in inputs]
+    n_out = [o.numel() for o in _diff_outputs(fn(*base))]
     jacs = []
     for i, x in enumerate(inputs):
         if not (isinstance(x, Tensor) and x._requires_grad):
@@ -45,16 +45,20 @@ def _numerical_jacobians(fn, inputs, eps):
                 pert = host.copy().reshape(-1)
                 pert[j] += sign * eps
                 xt = Tensor._make(x._backend.from_numpy(pert.reshape(host.shape).astype(host.dtype)), x._backend)
-                xt = xt.to(x.dtype)
                 args = list(base)
-                args[i] = xt
-                with no_grad():
-                    vals.append([o._backend.to_numpy(o._data, force=True).astype(np.float64).reshape(-1)
-                                 for o in _diff_outputs(fn(*args))])
+                args[i] = _leaf_like(xt.to(x.dtype), x)
+                vals.append([o._backend.to_numpy(o._data, force=True).astype(np.float64).reshape(-1)
+                             for o in _diff_outputs(fn(*args))])
             for k in range(len(n_out)):
                 per_out[k][j] = (vals[0][k] - vals[1][k]) / (2 * eps)
         jacs.append(per_out)
     return jacs
+
+
+def _leaf_like(t, like):
+    """A fresh leaf with ``t``'s values that requires grad when ``like`` does."""
+    t = t.detach()
+    return t.requires_grad_() if like._requires_grad else t
 
 
 def _analytical_jacobians(fn, inputs):

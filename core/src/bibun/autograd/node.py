@@ -118,13 +118,10 @@ class Node:
         tensor for a single-input node.
         """
         out = self._apply(grads)
+        # an input that needs no gradient gets None, whatever the formula computed for it
+        out = tuple(g if e[0] is not None else None for g, e in zip(out, self._next)) if len(out) == len(
+            self._next) else out
         return out[0] if len(out) == 1 else out
-
-
-def _check_version(tensor, saved_version, node, output_index=None, is_output=False):
-    if tensor._version[0] != saved_version:
-        _raise_version(tensor, tensor._version[0], saved_version, tensor.grad_fn if not is_output else node,
-                       tensor._output_nr if not is_output else output_index)
 
 
 def _raise_version(tensor, now, expected, producer, output_nr):
@@ -141,6 +138,7 @@ def _raise_version(tensor, now, expected, producer, output_nr):
 
 
 _NO_EDGE = (None, 0)
+_UNSAVED = (0, None, None)  # a saved slot the formula will not read (its gradient is not needed)
 _new = object.__new__
 
 
@@ -193,9 +191,14 @@ class OpNode(Node):
         saved = None
         if op.save:
             saved = []
+            save_if = op.save_if
             for slot in op.save:
                 if slot.__class__ is int:
                     a = args[slot]
+                    cond = save_if.get(slot) if save_if else None
+                    if cond is not None and all(nxt[j][0] is None for j in cond):
+                        saved.append(_UNSAVED)
+                        continue
                     saved.append((0, a, a._version[0] if isinstance(a, Tensor) else None))
                 else:
                     k = 0 if slot == "result" else int(slot[6:])
@@ -239,7 +242,18 @@ class OpNode(Node):
         node._seq = _next_seq()
         if attrs:
             node._attrs = attrs
-        node._saved = ((0, a, a._version[0]), saved_b) if save else None
+        if save:
+            saved_a = (0, a, a._version[0])
+            save_if = cls._op.save_if
+            if save_if:
+                need = (ea[0] is not None, eb[0] is not None)
+                if not any(need[j] for j in save_if.get(0, (0, 1))):
+                    saved_a = _UNSAVED
+                if not any(need[j] for j in save_if.get(1, (0, 1))):
+                    saved_b = _UNSAVED
+            node._saved = (saved_a, saved_b)
+        else:
+            node._saved = None
         if _anomaly[0]:
             node._trace = _capture_trace()
         return node
@@ -264,7 +278,8 @@ class OpNode(Node):
                 a = entry[1]
                 version = entry[2]
                 if version is not None and a._version[0] != version:
-                    _check_version(a, version, self)
+                    # PyTorch names the saved input's grad_fn as it is now (after the in-place op)
+                    _raise_version(a, a._version[0], version, a.grad_fn, a._output_nr)
                 out.append(a)
             else:
                 _, data, vlist, version, k = entry
@@ -348,6 +363,9 @@ class AccumulateGrad(Node):
     """The node of a leaf tensor: where its gradient is accumulated into ``.grad``."""
 
     __slots__ = ("variable",)
+
+    def name(self):
+        return "bibun::autograd::AccumulateGrad"
 
     def _apply(self, grads):
         return ()
