@@ -32,7 +32,25 @@ def _add(self, other, *, alpha=1):
     return dispatch_binary(_ar.add, self, other, _E if alpha == 1 else {"alpha": alpha})
 
 
+_BOOL_SUB = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a "
+             "mask, use the `~` or `logical_not()` operator instead.")
+_BOOL_SUB_TWO = ("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                 "`logical_xor()` operator instead.")
+
+
+def _check_bool_sub(a, b):
+    a_bool = isinstance(a, Tensor) and a.dtype is _dt.bool_
+    b_bool = isinstance(b, Tensor) and b.dtype is _dt.bool_ or isinstance(b, bool)
+    if a_bool and b_bool:
+        raise RuntimeError(_BOOL_SUB_TWO)
+    if a_bool or b_bool:
+        raise RuntimeError(_BOOL_SUB)
+
+
 def _sub(self, other, *, alpha=1):
+    if self._data.dtype is self._backend.bool_native or other.__class__ is bool or (
+            isinstance(other, Tensor) and other._data.dtype is other._backend.bool_native):
+        _check_bool_sub(self, other)
     return dispatch_binary(_ar.sub, self, other, _E if alpha == 1 else {"alpha": alpha})
 
 
@@ -41,7 +59,15 @@ def _mul(self, other):
 
 
 def _div(self, other, *, rounding_mode=None):
-    return dispatch_binary(_ar.div, self, other, _E if rounding_mode is None else {"rounding_mode": rounding_mode})
+    if rounding_mode is None:
+        return dispatch_binary(_ar.div, self, other, _E)
+    return dispatch(_ar.div_mode, (self, other), {"rounding_mode": _rounding(rounding_mode)})
+
+
+def _rounding(mode):
+    if mode not in ("floor", "trunc"):
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
+    return mode
 
 
 def _radd(self, other):
@@ -49,6 +75,8 @@ def _radd(self, other):
 
 
 def _rsub(self, other):
+    if self._data.dtype is self._backend.bool_native or other.__class__ is bool:
+        _check_bool_sub(self, other)
     return dispatch(_ar.rsub, (self, other), _E)
 
 
@@ -162,8 +190,9 @@ def _mul_(self, other):
 
 
 def _div_(self, other, *, rounding_mode=None):
-    return dispatch_inplace(_ar.div, self, (other,), _E if rounding_mode is None else {"rounding_mode": rounding_mode},
-                            "div_")
+    if rounding_mode is None:
+        return dispatch_inplace(_ar.div, self, (other,), _E, "div_")
+    return dispatch_inplace(_ar.div_mode, self, (other,), {"rounding_mode": _rounding(rounding_mode)}, "div_")
 
 
 def _pow_(self, exponent):
@@ -187,12 +216,7 @@ def _clamp(self, min=None, max=None):  # noqa: A002
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = self
-        if min is not None:
-            out = _ar.maximum(out, min)
-        if max is not None:
-            out = _ar.minimum(out, max)
-        return out
+        return dispatch(_ar.clamp_tensor, (self, min, max), _E)
     attrs = {}
     if min is not None:
         attrs["min"] = min
@@ -214,6 +238,12 @@ def _zero_(self):
 
 def _fill_(self, value):
     if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                               "dimensions.")
+        if value._requires_grad:
+            from .ops import inplace as _ip
+            return _ip.fill_tensor_(self, value)
         value = value.item()
     return _fill_impl(self, value, "fill_")
 
@@ -330,12 +360,6 @@ def _mT(self):  # noqa: N802
     return _sh.transpose(self, -2, -1)
 
 
-def _t(self):
-    if self.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
-    return self if self.ndim < 2 else _sh.transpose(self, 0, 1)
-
-
 def _sum_to_size(self, *size):
     return _red.sum_to_size(self, *size)
 
@@ -397,7 +421,7 @@ METHODS = {
     "logsumexp": _red.logsumexp, "norm": _red.norm, "sum_to_size": _sum_to_size, "argsort": _argsort, "sort": _sort,
     # shape
     "reshape": _sh.reshape, "view": _sh.view, "flatten": _sh.flatten, "unflatten": _sh.unflatten,
-    "transpose": _sh.transpose, "swapaxes": _sh.transpose, "permute": _sh.permute, "t": _t,
+    "transpose": _sh.transpose, "swapaxes": _sh.transpose, "permute": _sh.permute, "t": _sh.t,
     "unsqueeze": _sh.unsqueeze, "squeeze": _sh.squeeze, "expand": _sh.expand, "expand_as": _expand_as,
     "view_as": _view_as, "reshape_as": _reshape_as, "repeat": _sh.repeat, "split": _sh.split, "chunk": _sh.chunk,
     "unbind": _sh.unbind, "flip": _sh.flip, "clone": _sh.clone, "contiguous": _sh.contiguous,

@@ -109,7 +109,7 @@ def _prepare(op, rule, args, backend):
     if target.category != _FLOATING and (rule == "float" or rule == "promote_float"):
         target = _dt.get_default_dtype()
     want = backend.to_dtype[target]
-    if uniform and want == native:
+    if uniform and want == native and not (target.category == _INTEGRAL and target.itemsize < 8):
         return [a._data if isinstance(a, Tensor) else a for a in args]
     astype = backend.xp.astype
     out = []
@@ -117,6 +117,9 @@ def _prepare(op, rule, args, backend):
         if isinstance(a, Tensor):
             d = a._data
             out.append(d if d.dtype == want else astype(d, want))
+        elif type(a) is _int_t and target.category == _INTEGRAL and target.itemsize < 8:
+            # an int outside a narrow dtype's range wraps, as in PyTorch (numpy would refuse it)
+            out.append(astype(backend.xp.asarray(a, dtype=backend.to_dtype[_dt.int64]), want))
         elif a is None or type(a) in (_float_t, _int_t, _bool_t):
             out.append(a)
         else:
@@ -220,8 +223,9 @@ def dispatch_binary(op, a, b, attrs=_NO_ATTRS):
         bd = b
         needs_grad = a._requires_grad
     elif cls is int:
-        if ad.dtype is backend.bool_native or (op.needs_float and ad.dtype not in backend.float_natives):
-            return dispatch(op, (a, b), attrs)
+        if ad.dtype not in backend.float_natives and (
+                ad.dtype is backend.bool_native or op.needs_float or backend.from_dtype[ad.dtype].itemsize < 8):
+            return dispatch(op, (a, b), attrs)  # promotion, or an int that may need wrapping
         bd = b
         needs_grad = a._requires_grad
     else:
@@ -293,6 +297,8 @@ def dispatch_inplace(op, self, args, attrs, opname=None):
     """
     opname = opname or op.name + "_"
     check_inplace_allowed(self, opname)
+    if op.inplace_generic is not None and len(args) == 1 and _write_directly(op, self, args[0], attrs):
+        return self
     if _grad_enabled() and self._base is not None and (
             self._base._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)):
         raise RuntimeError(
@@ -301,6 +307,33 @@ def dispatch_inplace(op, self, args, attrs, opname=None):
     out = dispatch(op, (self,) + tuple(args), attrs)
     write_into(self, out, opname)
     return self
+
+
+def _write_directly(op, self, other, attrs):
+    """The in-place kernel, when nothing is recorded and ``other`` neither promotes nor reshapes ``self``."""
+    if _grad_enabled() and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
+        return False
+    backend = self._backend
+    ad = self._data
+    if isinstance(other, Tensor):
+        if other._backend is not backend or other._data.dtype is not ad.dtype or other._data.shape != ad.shape:
+            return False
+        od = other._data
+    elif other.__class__ is float:
+        if ad.dtype not in backend.float_natives:
+            return False
+        od = other
+    elif other.__class__ is int:
+        if ad.dtype is backend.bool_native:
+            return False
+        od = other
+    else:
+        return False
+    if op.needs_float and ad.dtype not in backend.float_natives:
+        return False
+    op.inplace_generic(backend.xp, ad, ad, od, **attrs)
+    self._version[0] += 1
+    return True
 
 
 def write_into(self, out, opname):

@@ -39,7 +39,7 @@ class OpDef:
     """One op: name, tensor inputs, how dtypes promote, what backward saves, and the formula."""
 
     def __init__(self, name, *, inputs=("self",), differentiable=None, node_name=None, type_rule="none",
-                 save=(), outputs=1, nondiff_outputs=(), view=False, explain=None, doc=""):
+                 save=(), save_if=None, outputs=1, nondiff_outputs=(), view=False, explain=None, doc=""):
         if type_rule not in TYPE_RULES:
             raise ValueError(f"op {name!r}: type_rule must be one of {TYPE_RULES}, got {type_rule!r}")
         self.name = name
@@ -52,6 +52,10 @@ class OpDef:
         self.type_rule = type_rule
         self.needs_float = type_rule in ("float", "promote_float")
         self.save = tuple(self._save_slot(s) for s in save)
+        # save_if={"self": ("other",)}: keep `self` only when `other` needs a gradient (the formula
+        # uses it for nothing else), so nothing is held, or version-checked, without need
+        self.save_if = {self._save_slot(k): tuple(diff.index(self.inputs.index(n)) for n in v)
+                        for k, v in (save_if or {}).items()}
         self.outputs = outputs
         self.nondiff_outputs = frozenset(nondiff_outputs)
         self.view = view
@@ -59,6 +63,7 @@ class OpDef:
         self.explain = explain  # explain(op, args, attrs): raise PyTorch's error when a kernel fails
         self.doc = doc
         self.generic = None
+        self.inplace_generic = None
         self.composite = None
         self.formula = None
         self.node_cls = None
@@ -80,6 +85,15 @@ class OpDef:
         """The generic kernel ``fn(xp, *arrays, **attrs)``, used by any backend without its own."""
         self.generic = fn
         self.cache.clear()
+        return fn
+
+    def impl_inplace(self, fn):
+        """An optional in-place kernel ``fn(xp, out, *arrays, **attrs)`` writing into ``out``.
+
+        Used for ``t.add_(u)`` and friends when no graph is recorded and the result keeps
+        ``t``'s shape and dtype (an optimizer step), to skip a temporary and a copy.
+        """
+        self.inplace_generic = fn
         return fn
 
     def decompose(self, fn):

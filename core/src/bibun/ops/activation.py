@@ -60,9 +60,10 @@ softmax_op = OpDef("softmax", type_rule="float", save=("result",), node_name="So
 
 @softmax_op.impl
 def _(xp, a, dim):
-    m = xp.max(a, axis=dim, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, xp.zeros((), dtype=a.dtype))
-    e = xp.exp(a - m)
+    # as PyTorch's kernel: no special case for an infinite max, so all -inf (or any +inf) gives nan
+    if a.size == 0:
+        return xp.asarray(a, copy=True)
+    e = xp.exp(a - xp.max(a, axis=dim, keepdims=True))
     return e / xp.sum(e, axis=dim, keepdims=True)
 
 
@@ -77,9 +78,9 @@ log_softmax_op = OpDef("log_softmax", type_rule="float", save=("result",), node_
 
 @log_softmax_op.impl
 def _(xp, a, dim):
-    m = xp.max(a, axis=dim, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, xp.zeros((), dtype=a.dtype))
-    shifted = a - m
+    if a.size == 0:
+        return xp.asarray(a, copy=True)
+    shifted = a - xp.max(a, axis=dim, keepdims=True)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=dim, keepdims=True))
 
 
@@ -104,25 +105,33 @@ def tanh(input):  # noqa: A002
 def _softmax_dim(name, ndim, dim):
     if dim is None:
         warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
-                      "as an argument.", UserWarning, stacklevel=3)
+                      "as an argument.", UserWarning, stacklevel=4)
         dim = 0 if ndim in (0, 1, 3) else 1
-    return canonical_dim(dim, ndim) if ndim else 0
+    return canonical_dim(dim, ndim)  # a 0-dim tensor takes dim 0 or -1
 
 
-def _cast(input, dtype):
-    return input if dtype is None else input.to(dtype)
+def _prepare(name, input, dim, dtype):  # noqa: A002
+    x = input if dtype is None else input.to(dtype)
+    d = _softmax_dim(name, x.ndim, dim)
+    if not x.is_floating_point():
+        kernel = f"{name}_lastdim_kernel_impl" if d == max(x.ndim - 1, 0) else f"{name}_kernel_impl"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_TYPE_NAME[x.dtype.name]}\'')
+    return x, d
+
+
+_TYPE_NAME = {"int8": "Char", "uint8": "Byte", "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
 
 
 def softmax(input, dim=None, dtype=None):  # noqa: A002
     """Softmax along ``dim``, computed as exp(x - max) so large inputs never overflow."""
-    x = _cast(input, dtype)
-    return softmax_op(x, dim=_softmax_dim("softmax", x.ndim, dim))
+    x, d = _prepare("softmax", input, dim, dtype)
+    return softmax_op(x, dim=d)
 
 
 def log_softmax(input, dim=None, dtype=None):  # noqa: A002
     """log(softmax(x)) as x - max - log(sum(exp(x - max))): finite even for logits of 1000."""
-    x = _cast(input, dtype)
-    return log_softmax_op(x, dim=_softmax_dim("log_softmax", x.ndim, dim))
+    x, d = _prepare("log_softmax", input, dim, dtype)
+    return log_softmax_op(x, dim=d)
 
 
 OPS = [relu_op, sigmoid_op, tanh_op, softmax_op, log_softmax_op]

@@ -6,17 +6,20 @@ shape and the engine sums them back to each input's shape.
 
 from __future__ import annotations
 
+import math
+
 from ..dispatch.opdef import OpDef
+from ..factories import zeros_like
 from ..tensor import Tensor
 from ._util import check_broadcast
 
 __all__ = ["add", "sub", "rsub", "mul", "div", "neg", "pow_scalar", "pow_tensor", "pow_scalar_base",
-           "maximum", "minimum", "where", "clamp", "eq", "ne", "lt", "le", "gt", "ge",
+           "maximum", "minimum", "where", "clamp", "clamp_tensor", "eq", "ne", "lt", "le", "gt", "ge",
            "logical_and", "logical_or", "logical_xor", "logical_not", "floor_divide", "remainder"]
 
 
-def _binary(name, node=None, rule="promote", save=()):
-    return OpDef(name, inputs=("self", "other"), type_rule=rule, save=save, node_name=node,
+def _binary(name, node=None, rule="promote", save=(), save_if=None):
+    return OpDef(name, inputs=("self", "other"), type_rule=rule, save=save, save_if=save_if, node_name=node,
                  explain=check_broadcast)
 
 
@@ -27,6 +30,11 @@ add = _binary("add")
 @add.impl
 def _(xp, a, b, alpha=1):
     return xp.add(a, b) if alpha == 1 else xp.add(a, xp.multiply(b, alpha))
+
+
+@add.impl_inplace
+def _(xp, out, a, b, alpha=1):
+    xp.add(a, b if alpha == 1 else xp.multiply(b, alpha), out=out)
 
 
 @add.backward
@@ -41,6 +49,11 @@ sub = _binary("sub")
 @sub.impl
 def _(xp, a, b, alpha=1):
     return xp.subtract(a, b) if alpha == 1 else xp.subtract(a, xp.multiply(b, alpha))
+
+
+@sub.impl_inplace
+def _(xp, out, a, b, alpha=1):
+    xp.subtract(a, b if alpha == 1 else xp.multiply(b, alpha), out=out)
 
 
 @sub.backward
@@ -66,12 +79,17 @@ def _(ctx, grad):
 
 
 # ---------------------------------------------------------------------- mul / div / neg
-mul = _binary("mul", save=("self", "other"))
+mul = _binary("mul", save=("self", "other"), save_if={"self": ("other",), "other": ("self",)})
 
 
 @mul.impl
 def _(xp, a, b):
     return xp.multiply(a, b)
+
+
+@mul.impl_inplace
+def _(xp, out, a, b):
+    xp.multiply(a, b, out=out)
 
 
 @mul.backward
@@ -81,24 +99,44 @@ def _(ctx, grad):
     return (grad * b if need_a else None), (grad * a if need_b else None)
 
 
-div = _binary("div", rule="promote_float", save=("self", "other"))
+div = _binary("div", rule="promote_float", save=("self", "other"), save_if={"self": ("other",)})
 
 
 @div.impl
-def _(xp, a, b, rounding_mode=None):
-    if rounding_mode is None:
-        return xp.divide(a, b)
-    q = xp.divide(a, b)
-    return xp.floor(q) if rounding_mode == "floor" else xp.trunc(q)
+def _(xp, a, b):
+    return xp.divide(a, b)
+
+
+@div.impl_inplace
+def _(xp, out, a, b):
+    xp.divide(a, b, out=out)
 
 
 @div.backward
 def _(ctx, grad):
     a, b = ctx.saved_tensors
-    if ctx._attrs.get("rounding_mode") is not None:
-        return grad * 0, (grad * 0 if ctx.needs_input_grad[1] else None)
     need_a, need_b = ctx.needs_input_grad
-    return (grad / b if need_a else None), (-grad * a / (b * b) if need_b else None)
+    return (grad / b if need_a else None), (-grad * ((a / b) / b) if need_b else None)  # PyTorch's order
+
+
+# div(..., rounding_mode='floor'|'trunc'): integers stay integers; the gradient is zero
+div_mode = _binary("div_mode", node="DivBackward2")
+
+
+@div_mode.impl
+def _(xp, a, b, rounding_mode):
+    if xp.isdtype(a.dtype, "integral") and (not hasattr(b, "dtype") or xp.isdtype(b.dtype, "integral")):
+        if rounding_mode == "floor":
+            return xp.floor_divide(a, b)
+        q = xp.floor_divide(xp.abs(a), xp.abs(b))
+        return xp.where((a < 0) != (b < 0), -q, q)
+    q = xp.divide(a, b)
+    return xp.floor(q) if rounding_mode == "floor" else xp.trunc(q)
+
+
+@div_mode.backward
+def _(ctx, grad):
+    return grad * 0, (grad * 0 if ctx.needs_input_grad[1] else None)
 
 
 neg = OpDef("neg", type_rule="none")
@@ -152,7 +190,7 @@ def _(ctx, grad):
     (a,) = ctx.saved_tensors
     e = ctx.exponent
     if e == 0:
-        return grad * 0
+        return zeros_like(a)
     return grad * (e * a.pow(e - 1))
 
 
@@ -169,7 +207,7 @@ def _(xp, a, b):
 def _(ctx, grad):
     a, b, result = ctx.saved_tensors
     need_a, need_b = ctx.needs_input_grad
-    ga = grad * (b * a.pow(b - 1)) if need_a else None
+    ga = where(b == 0, 0.0, grad * (b * a.pow(b - 1))) if need_a else None
     gb = None
     if need_b:
         zero_base = (a == 0) & (b >= 0)
@@ -191,13 +229,8 @@ def _(ctx, grad):
     exponent, result = ctx.saved_tensors
     base = ctx.base
     if base == 0:
-        return where(exponent >= 0, 0.0, grad * (result * _log_scalar(base)))
-    return grad * (result * _log_scalar(base))
-
-
-def _log_scalar(x):
-    import math
-    return math.log(x) if x > 0 else float("nan")
+        return grad * where(exponent >= 0, 0.0, result * -math.inf)
+    return grad * (result * (math.log(base) if base > 0 else math.nan))
 
 
 # ---------------------------------------------------------------------- maximum / minimum / where / clamp
@@ -255,8 +288,9 @@ def where(condition, input, other):  # noqa: A002 - PyTorch's parameter name
     if not isinstance(condition, Tensor):
         raise TypeError(f"where(): argument 'condition' must be Tensor, not {type(condition).__name__}")
     if condition.dtype.name != "bool":
+        from ..dispatch.dispatcher import _TYPE_NAME
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                           f"{condition.dtype.name.capitalize()}")
+                           f"{_TYPE_NAME[condition.dtype.name]}")
     return where_op(condition, input, other)
 
 
@@ -265,7 +299,11 @@ clamp = OpDef("clamp", type_rule="none", save=("self",), node_name="ClampBackwar
 
 @clamp.impl
 def _(xp, a, min=None, max=None):  # noqa: A002
-    return xp.clip(a, min, max)
+    out = xp.clip(a, min, max)
+    if out.dtype != a.dtype:  # an integral tensor clamped to a python float: PyTorch computes in the default float
+        from ..dtypes import get_default_dtype
+        out = xp.astype(out, getattr(xp, get_default_dtype().numpy_name))
+    return out
 
 
 @clamp.backward
@@ -279,6 +317,31 @@ def _(ctx, grad):
     else:
         keep = a <= hi
     return where(keep, grad, 0.0)
+
+
+# clamp(min=tensor, max=tensor): PyTorch's clamp.Tensor, differentiable in the bounds too
+clamp_tensor = OpDef("clamp_tensor", inputs=("self", "min", "max"), type_rule="promote", save=("self", "min", "max"),
+                     node_name="ClampBackward0", explain=check_broadcast)
+
+
+@clamp_tensor.impl
+def _(xp, a, lo, hi):
+    return xp.clip(a, lo, hi)
+
+
+@clamp_tensor.backward
+def _(ctx, grad):
+    """PyTorch's clamp_backward and clamp_backward_min_max: where min > max, max wins."""
+    a, lo, hi = ctx.saved_tensors
+    _, need_lo, need_hi = ctx.needs_input_grad
+    if lo is not None and hi is not None:
+        g = where((a >= lo) & (a <= hi), grad, 0.0)
+        g_lo = where((a < lo) & (lo < hi), grad, 0.0) if need_lo else None
+        g_hi = where((a > hi) | (hi < lo), grad, 0.0) if need_hi else None
+        return g, g_lo, g_hi
+    if lo is not None:
+        return where(a >= lo, grad, 0.0), (where(a < lo, grad, 0.0) if need_lo else None), None
+    return where(a <= hi, grad, 0.0), None, (where(a > hi, grad, 0.0) if need_hi else None)
 
 
 # ---------------------------------------------------------------------- comparisons and logic (no gradient)
@@ -338,6 +401,6 @@ def _(xp, a):
     return xp.logical_not(a) if a.dtype == xp.bool else xp.bitwise_invert(a)
 
 
-OPS = [add, sub, rsub, mul, div, neg, floor_divide, remainder, pow_scalar, pow_tensor, pow_scalar_base,
-       maximum, minimum, where_op, clamp, eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor,
+OPS = [add, sub, rsub, mul, div, div_mode, neg, floor_divide, remainder, pow_scalar, pow_tensor, pow_scalar_base,
+       maximum, minimum, where_op, clamp, clamp_tensor, eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor,
        logical_not, bitwise_and, bitwise_or, bitwise_xor, bitwise_not]

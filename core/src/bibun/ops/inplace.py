@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ..autograd.grad_mode import grad_enabled as _grad_enabled
 from ..dispatch.dispatcher import check_inplace_allowed, dispatch_inplace, write_into
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
 
-__all__ = ["fill_", "copy_"]
+__all__ = ["fill_", "fill_tensor_", "copy_"]
 
 fill_op = OpDef("fill", type_rule="none", node_name="FillBackward2")
 zero_op = OpDef("zero", type_rule="none", node_name="ZeroBackward0")
@@ -26,7 +27,17 @@ for _op in (fill_op, zero_op):
 
 
 def fill_(self, value, name="fill_"):
-    """Fill ``self`` with ``value``; the written tensor passes no gradient back to its old value."""
+    """Fill ``self`` with ``value``; the written tensor passes no gradient back to its old value.
+
+    ``value`` may be a 0-dim tensor; if it requires grad, it receives the sum of the gradient.
+    """
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                               "dimensions.")
+        if value._requires_grad and _grad_enabled():
+            return fill_tensor_(self, value)
+        value = value.item()
     op = zero_op if name == "zero_" else fill_op
     if not self._requires_grad and self._base is None:
         check_inplace_allowed(self, name)
@@ -34,6 +45,27 @@ def fill_(self, value, name="fill_"):
         self._version[0] += 1
         return self
     return dispatch_inplace(op, self, (), {"value": value}, name)
+
+
+fill_tensor_op = OpDef("fill_tensor", inputs=("self", "value"), type_rule="none", node_name="FillBackward3")
+
+
+@fill_tensor_op.impl
+def _(xp, a, value):
+    return xp.full(a.shape, value, dtype=a.dtype)
+
+
+@fill_tensor_op.backward
+def _(ctx, grad):
+    need_self, need_value = ctx.needs_input_grad
+    return (grad * 0 if need_self else None), (grad.sum() if need_value else None)
+
+
+def fill_tensor_(self, value):
+    """``fill_`` with a 0-dim tensor that requires grad: the value receives the summed gradient."""
+    if value._backend is not self._backend:
+        value = value.to(self.device)
+    return dispatch_inplace(fill_tensor_op, self, (value.to(self.dtype),), {}, "fill_")
 
 
 copy_op = OpDef("copy", inputs=("self", "src"), type_rule="none", node_name="CopyBackwards")
@@ -71,4 +103,4 @@ def copy_(self, src):
     return self
 
 
-OPS = [fill_op, zero_op, copy_op]
+OPS = [fill_op, zero_op, fill_tensor_op, copy_op]

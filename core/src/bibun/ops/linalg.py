@@ -9,24 +9,37 @@ from __future__ import annotations
 
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
+from ._util import broadcast_shapes
+from .shape import squeeze_dim_, t, unsafe_view
 
 __all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer"]
 
-_DTYPE_LETTER = {"float16": "c10::Half", "float32": "float", "float64": "double", "int64": "long int",
-                 "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+_C_TYPE = {"float16": "c10::Half", "float32": "float", "float64": "double", "int64": "long int",
+           "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+_TYPE_NAME = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "uint8": "Byte",
+              "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
 
 
-def _same_dtype(a, b):
-    if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_DTYPE_LETTER[a.dtype.name]} != "
-                           f"{_DTYPE_LETTER[b.dtype.name]}")
+def _same_dtype(name, a, b):
+    """Each PyTorch kernel words its dtype mismatch differently."""
+    if a.dtype is b.dtype:
+        return
+    ta, tb = _TYPE_NAME[a.dtype.name], _TYPE_NAME[b.dtype.name]
+    if name == "dot":
+        msg = f"dot : expected both vectors to have same dtype, but found {ta} and {tb}"
+    elif name == "mv":
+        msg = f"addmv input tensors must have the same dtype, but got {tb}, {ta}, and {tb}"
+    elif name == "bmm":
+        msg = f"expected scalar type {ta} but found {tb}"
+    else:
+        msg = f"expected m1 and m2 to have the same dtype, but got: {_C_TYPE[a.dtype.name]} != {_C_TYPE[b.dtype.name]}"
+    raise RuntimeError(msg)
 
 
 def _tensors(name, a, b):
     for x in (a, b):
         if not isinstance(x, Tensor):
             raise TypeError(f"{name}(): argument must be Tensor, not {type(x).__name__}")
-    _same_dtype(a, b)
 
 
 def _matrix_op(name, save=("self", "other")):
@@ -79,23 +92,11 @@ def _(ctx, grad):
     return (grad.bmm(b.mT) if need_a else None), (a.mT.bmm(grad) if need_b else None)
 
 
-unsafe_view = OpDef("unsafe_view", type_rule="none", node_name="UnsafeViewBackward0")
-
-
-@unsafe_view.impl
-def _(xp, a, shape):
-    return xp.reshape(a, shape)
-
-
-@unsafe_view.backward
-def _(ctx, grad):
-    return grad.reshape(ctx.input_shape())
-
-
 def dot(input, other):  # noqa: A002
     _tensors("dot", input, other)
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    _same_dtype("dot", input, other)
     n, m = input.shape[0], other.shape[0]
     if n != m:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{n}] and src [{m}] to have the same number "
@@ -110,18 +111,20 @@ def mv(input, vec):  # noqa: A002
     if input.shape[1] != vec.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}), "
                            f"vec ({vec.shape[0]})")
+    _same_dtype("mv", input, vec)
     return mv_op(input, vec)
 
 
 def mm(input, mat2):  # noqa: A002
     _tensors("mm", input, mat2)
     if input.ndim != 2:
-        raise RuntimeError(f"self must be a matrix")
+        raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
-        raise RuntimeError(f"mat2 must be a matrix")
+        raise RuntimeError("mat2 must be a matrix")
     (n, k), (k2, m) = input.shape, mat2.shape
     if k != k2:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({n}x{k} and {k2}x{m})")
+    _same_dtype("mm", input, mat2)
     return mm_op(input, mat2)
 
 
@@ -135,6 +138,7 @@ def bmm(input, mat2):  # noqa: A002
     if mat2.shape[0] != b or mat2.shape[1] != k:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{b}, {k}] but got: "
                            f"[{mat2.shape[0]}, {mat2.shape[1]}].")
+    _same_dtype("bmm", input, mat2)
     return bmm_op(input, mat2)
 
 
@@ -153,27 +157,21 @@ def matmul(input, other):  # noqa: A002
     if da == 2 and db == 1:
         return mv(input, other)
     if da == 1 and db == 2:
-        return mm(input.unsqueeze(0), other).squeeze(0)
+        return squeeze_dim_(mm(input.unsqueeze(0), other), dims=(0,))
     if da == 2 and db == 2:
         return mm(input, other)
     if da >= 3 and db <= 2:
-        # fold the batch into rows: one mm (or mv) instead of a batched product
-        k = input.shape[-1]
-        rows = input.reshape(-1, k)
-        if db == 1:
-            out = mv(rows, other)
-            return unsafe_view(out, shape=tuple(input.shape[:-1]))
-        out = mm(rows, other)
-        return unsafe_view(out, shape=tuple(input.shape[:-1]) + (other.shape[-1],))
+        return _folded(input, other)
+    if da <= 2 and input.requires_grad:  # here db >= 3
+        # PyTorch folds here too, through the transposes (other^T @ input^T)^T: the gradient of
+        # ``input`` is then one mm, not a sum over a broadcast batch
+        if da == 1:
+            return _folded(other.mT, input)
+        return _folded(other.mT, t(input)).mT.contiguous()
     # general case: broadcast batch dims, then bmm
     a = input.unsqueeze(0) if da == 1 else input
     b = other.unsqueeze(-1) if db == 1 else other
-    from ._util import broadcast_shapes
-    try:
-        batch = broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
-    except RuntimeError:
-        raise RuntimeError(f"The size of tensor a ({a.shape[-3]}) must match the size of tensor b ({b.shape[-3]}) "
-                           f"at non-singleton dimension {len(a.shape) - 3}") from None
+    batch = broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
     n, k = a.shape[-2], a.shape[-1]
     k2, m = b.shape[-2], b.shape[-1]
     if k != k2:
@@ -190,6 +188,15 @@ def matmul(input, other):  # noqa: A002
     return unsafe_view(out, shape=shape)
 
 
+def _folded(big, small):
+    """``big @ small`` for a batched ``big`` and a 1-D or 2-D ``small``: the batch folded into rows."""
+    rows = big.reshape(-1, big.shape[-1])
+    shape = tuple(big.shape[:-1])
+    if small.ndim == 1:
+        return unsafe_view(mv(rows, small), shape=shape)
+    return unsafe_view(mm(rows, small), shape=shape + (small.shape[-1],))
+
+
 def _prod(shape):
     r = 1
     for s in shape:
@@ -197,4 +204,4 @@ def _prod(shape):
     return r
 
 
-OPS = [dot_op, mv_op, mm_op, bmm_op, unsafe_view]
+OPS = [dot_op, mv_op, mm_op, bmm_op]

@@ -8,6 +8,7 @@ reduction, ``SumBackward1`` with ``dim``).
 from __future__ import annotations
 
 import math
+import warnings
 
 from .. import dtypes as _dt
 from ..dispatch.opdef import OpDef
@@ -16,6 +17,11 @@ from ._util import canonical_dim, canonical_dims
 
 __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
            "logsumexp", "norm", "sum_to_size", "return_types"]
+
+
+def _reduce_dims(dim, ndim):
+    """Sorted dims to reduce; as in PyTorch an empty list of dims means every dim."""
+    return canonical_dims(None if isinstance(dim, (tuple, list)) and not dim else dim, ndim)
 
 
 def _restore(grad, dims, keepdim):
@@ -89,7 +95,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
     native = _sum_dtype(input, dtype)
     if dim is None:
         return sum_all(input, dtype=native) if native is not None else sum_all(input)
-    dims = canonical_dims(dim, input.ndim)
+    dims = _reduce_dims(dim, input.ndim)
     if native is not None:
         return sum_dim(input, dims=dims, keepdim=keepdim, dtype=native)
     return sum_dim(input, dims=dims, keepdim=keepdim)
@@ -130,7 +136,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
                            f"complex dtype. Got: {_type_name(input.dtype)}")
     if dim is None:
         return mean_all(input)
-    return mean_dim(input, dims=canonical_dims(dim, input.ndim), keepdim=keepdim)
+    return mean_dim(input, dims=_reduce_dims(dim, input.ndim), keepdim=keepdim)
 
 
 def _type_name(d):
@@ -152,18 +158,34 @@ prod_dim.impl(_prod_kernel)
 
 
 def _prod_backward(ctx, grad, dims, keepdim):
-    """d prod / d x_i = product of the others; exact with zeros (one zero: only it gets a gradient)."""
+    """d prod / d a_j = product of the other entries; exact with zeros, to second order.
+
+    Without zeros it is result / a (PyTorch's fast path). With zeros it is the product of
+    the nonzero others times the product of the other zero entries, written so that the
+    zeros' own derivatives survive for double backward: with one zero a_i, every other
+    entry gets (nonzero others) * a_i; with two, each zero gets (nonzero others) * the
+    other zero; with three or more every gradient vanishes to first order.
+    """
     from .arithmetic import where
     a, result = ctx.saved_tensors
     grad = _restore(grad, dims, keepdim)
-    result = _restore(result, dims, keepdim)
     is_zero = a == 0
-    zeros = is_zero.sum(dims, keepdim=True)
+    if not bool(is_zero.any()):
+        return grad * (_restore(result, dims, keepdim) / a)
     safe = where(is_zero, 1.0, a)
-    others_if_no_zero = result / safe
-    others_if_one_zero = safe.prod(dims, keepdim=True) if dims else safe
-    others = where(zeros == 0, others_if_no_zero, where(is_zero & (zeros == 1), others_if_one_zero, 0.0))
-    return grad * others
+    nonzero_others = _prod_keepdim(safe, dims) / safe
+    zeros = is_zero.sum(dims, keepdim=True)
+    zero_sum = where(is_zero, a, 0.0).sum(dims, keepdim=True)  # value 0; carries the zeros' derivatives
+    other_zeros = where(zeros == 0, 1.0,
+                        where(zeros == 1, where(is_zero, 1.0, zero_sum),
+                              where((zeros == 2) & is_zero, zero_sum - a, 0.0)))
+    return grad * (nonzero_others * other_zeros)
+
+
+def _prod_keepdim(t, dims):
+    if len(dims) == 1:
+        return t.prod(dims[0], keepdim=True)
+    return t.prod().reshape((1,) * t.ndim)
 
 
 @prod_all.backward
@@ -275,9 +297,9 @@ def _extreme(name, all_op, dim_op, input, dim, keepdim, other):  # noqa: A002
         return (maximum if name == "max" else minimum)(input, other)
     if dim is None:
         return all_op(input)
-    if input._data.size == 0 and input.ndim and input.shape[canonical_dim(dim, input.ndim)] == 0:
-        raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
     d = canonical_dim(dim, input.ndim)
+    if input.ndim and input.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     if input.ndim == 0:
         return getattr(return_types, name)(input.clone(), input.new_zeros((), dtype=_dt.int64))
     values, indices = dim_op(input, dim=d, keepdim=keepdim)
@@ -314,13 +336,30 @@ amax_op = _a_extreme("amax", "max")
 amin_op = _a_extreme("amin", "min")
 
 
+def _check_nonempty(name, input, dim):  # noqa: A002
+    """PyTorch refuses to reduce an empty tensor (or an empty dim) where there is no identity.
+
+    Its message names the dim as the caller wrote it (amax(-1) says -1).
+    """
+    if input._data.size or input.ndim == 0:
+        return
+    if dim == ():
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                           "reduction dim with the 'dim' argument.")
+    for d in (dim,) if isinstance(dim, int) else dim:
+        if input.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
 def amax(input, dim=(), keepdim=False):  # noqa: A002
     dims = canonical_dims(None if dim == () else dim, input.ndim)
+    _check_nonempty("amax", input, dim)
     return amax_op(input, dims=dims, keepdim=keepdim)
 
 
 def amin(input, dim=(), keepdim=False):  # noqa: A002
     dims = canonical_dims(None if dim == () else dim, input.ndim)
+    _check_nonempty("amin", input, dim)
     return amin_op(input, dims=dims, keepdim=keepdim)
 
 
@@ -329,8 +368,6 @@ def _arg(name, fn):
 
     @op.impl
     def _(xp, a, dim=None, keepdim=False):
-        if a.size == 0:
-            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
         if dim is None:
             r = getattr(xp, fn)(xp.reshape(a, (-1,)))
             r = xp.reshape(r, (1,) * a.ndim) if keepdim else r
@@ -345,12 +382,23 @@ argmax_op = _arg("argmax", "argmax")
 argmin_op = _arg("argmin", "argmin")
 
 
+def _arg_reduce(name, op, input, dim, keepdim):  # noqa: A002
+    if dim is None:
+        if input._data.size == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        return op(input, dim=None, keepdim=keepdim)
+    d = canonical_dim(dim, input.ndim)
+    if input.ndim and input.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    return op(input, dim=d, keepdim=keepdim)
+
+
 def argmax(input, dim=None, keepdim=False):  # noqa: A002
-    return argmax_op(input, dim=None if dim is None else canonical_dim(dim, input.ndim), keepdim=keepdim)
+    return _arg_reduce("argmax", argmax_op, input, dim, keepdim)
 
 
 def argmin(input, dim=None, keepdim=False):  # noqa: A002
-    return argmin_op(input, dim=None if dim is None else canonical_dim(dim, input.ndim), keepdim=keepdim)
+    return _arg_reduce("argmin", argmin_op, input, dim, keepdim)
 
 
 # ---------------------------------------------------------------------- var / std
@@ -369,8 +417,16 @@ def _(xp, a, dims, correction=1, keepdim=False):
 
 
 def _var_backward(grad, a, dims, correction, keepdim):
-    n = math.prod(a.shape[d] for d in dims)
-    return (2.0 / (n - correction)) * _restore(grad, dims, keepdim) * (a - a.mean(dims, keepdim=True))
+    """PyTorch's var_backward; ``dims`` None means a full reduction, where PyTorch special-cases dof <= 0."""
+    full = dims is None or a.ndim == 0
+    dims = tuple(range(a.ndim)) if dims is None else dims
+    grad = _restore(grad, dims, keepdim)
+    mean = a.mean(dims, keepdim=True)
+    dof = math.prod(a.shape[d] for d in dims) - correction
+    if full and dof <= 0:  # 2 / dof is infinite: nan where a == mean (inf * 0), inf elsewhere
+        from ..factories import full_like
+        return grad * full_like(a, math.inf).masked_fill(a == mean, math.nan)
+    return (2.0 / dof if dof else math.inf) * grad * (a - mean)  # C's division: 2 / 0 is inf
 
 
 @var_op.backward
@@ -386,23 +442,27 @@ def _(ctx, grad):
     return _var_backward(g, a, ctx.dims, ctx.correction, ctx.keepdim)
 
 
-def _var_args(input, dim, unbiased, correction):
+def _var_args(name, input, dim, unbiased, correction):  # noqa: A002
     if input.dtype.category != _dt.FLOATING:
-        raise RuntimeError(f"std and var only support floating point and complex dtypes, got {_type_name(input.dtype)}")
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     if isinstance(dim, bool):  # var(t, False): PyTorch's old positional `unbiased`
         dim, unbiased = None, dim
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    return canonical_dims(dim, input.ndim), correction
+    dims = _reduce_dims(dim, input.ndim)
+    if math.prod(input.shape[d] for d in dims) - correction <= 0:
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+                      "factor (input numel divided by output numel).", UserWarning, stacklevel=3)
+    return (None if dim is None else dims), correction  # None: a full reduction (its backward differs)
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
-    dims, correction = _var_args(input, dim, unbiased, correction)
+    dims, correction = _var_args("var", input, dim, unbiased, correction)
     return var_op(input, dims=dims, correction=correction, keepdim=keepdim)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
-    dims, correction = _var_args(input, dim, unbiased, correction)
+    dims, correction = _var_args("std", input, dim, unbiased, correction)
     return std_op(input, dims=dims, correction=correction, keepdim=keepdim)
 
 
@@ -453,21 +513,25 @@ def _(xp, a, p, dims, keepdim=False):
 
 @norm_op.backward
 def _(ctx, grad):
+    """PyTorch's norm_backward, case by case (no gradient at all for p = 0)."""
     a, result = ctx.saved_tensors
     p, dims, keepdim = ctx.p, ctx.dims, ctx.keepdim
     grad = _restore(grad, dims, keepdim)
     result = _restore(result, dims, keepdim)
     if p == 0:
-        return grad * 0 * a
+        return None
     if p == 1:
         return a.sign() * grad
     if p == 2:
-        return a * (grad / result).masked_fill(result == 0, 0)
+        return grad * (a / result).masked_fill(result == 0, 0)
     if p in (math.inf, -math.inf):
-        mask = a.abs() == result
-        return a.sign() * mask * (grad / mask.sum(dims, keepdim=True))
-    scale = (grad / result.pow(p - 1)).masked_fill(result == 0, 0)
-    return a * a.abs().pow(p - 2) * scale
+        a_abs = a.abs()
+        mask = (a_abs == result) | a_abs.isnan()
+        return a.sign() * ((grad / mask.sum(dims, keepdim=True)) * mask)
+    if p < 1:
+        return a.sign() * a.abs().pow(p - 1).masked_fill(a == 0, 0) * grad * result.pow(1 - p)
+    scaled = a.sign() * a.abs().pow(p - 1) if p < 2 else a * a.abs().pow(p - 2)
+    return scaled * (grad / result.pow(p - 1)).masked_fill(result == 0, 0)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
@@ -482,7 +546,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
     if isinstance(p, str):
         raise RuntimeError(f"norm(): p={p!r} is not supported by bibun (use a number, inf or 'fro')")
     p = float(p)
-    return norm_op(input, p=p, dims=canonical_dims(dim, input.ndim), keepdim=keepdim)
+    return norm_op(input, p=p, dims=_reduce_dims(dim, input.ndim), keepdim=keepdim)
 
 
 OPS = [sum_all, sum_dim, sum_to, mean_all, mean_dim, prod_all, prod_dim, max_all, min_all, max_dim, min_dim,

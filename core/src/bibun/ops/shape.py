@@ -18,22 +18,27 @@ __all__ = ["reshape", "view", "flatten", "transpose", "permute", "unsqueeze", "s
 
 
 def infer_shape(shape, numel):
-    """Resolve one ``-1`` in ``shape``; PyTorch's errors for a bad shape."""
+    """Resolve one ``-1`` in ``shape``; PyTorch's errors (``infer_size``) for a bad shape."""
     shape = list(shape)
-    neg = [i for i, s in enumerate(shape) if s == -1]
-    if len(neg) > 1:
-        raise RuntimeError("only one dimension can be inferred")
-    for s in shape:
-        if s < -1:
-            raise RuntimeError(f"invalid shape dimension {s}")
-    known = math.prod(s for s in shape if s != -1)
-    if neg:
-        if known == 0 or numel % known:
-            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-        shape[neg[0]] = numel // known
-    elif known != numel:
-        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-    return tuple(shape)
+    infer = None
+    known = 1
+    for i, s in enumerate(shape):
+        if s == -1:
+            if infer is not None:
+                raise RuntimeError("only one dimension can be inferred")
+            infer = i
+        elif s >= 0:
+            known *= s
+        else:
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {shape}")
+    if numel == known or (infer is not None and known > 0 and numel % known == 0):
+        if infer is not None:
+            if known == 0:
+                raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {shape} because the unspecified "
+                                   "dimension size -1 can be any value and is ambiguous")
+            shape[infer] = numel // known
+        return tuple(shape)
+    raise RuntimeError(f"shape '{shape}' is invalid for input of size {numel}")
 
 
 # ---------------------------------------------------------------------- view / reshape
@@ -55,7 +60,24 @@ def reshape(input, *shape):  # noqa: A002
     target = infer_shape(shape_arg(shape), input._data.size)
     if target == input._data.shape:
         return view_op(input, shape=target) if input._requires_grad else _alias_same(input)
-    return view_op(input, shape=target)
+    try:
+        return view_op(input, shape=target, copy=False)
+    except ValueError:  # the layout needs a copy: PyTorch's _unsafe_view(clone(input))
+        return unsafe_view(clone_op(input), shape=target)
+
+
+unsafe_view = OpDef("unsafe_view", type_rule="none", node_name="UnsafeViewBackward0",
+                    doc="reshape of a fresh tensor, recorded as a copy (not a view)")
+
+
+@unsafe_view.impl
+def _(xp, a, shape):
+    return xp.reshape(a, shape)
+
+
+@unsafe_view.backward
+def _(ctx, grad):
+    return grad.reshape(ctx.input_shape())
 
 
 def _alias_same(input):  # noqa: A002
@@ -107,7 +129,8 @@ transpose_op = OpDef("transpose", type_rule="none", view=True)
 @transpose_op.impl
 def _(xp, a, dim0, dim1):
     axes = list(range(a.ndim))
-    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    if dim0 != dim1:  # (a 0-dim tensor only has transpose(0, 0))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return xp.permute_dims(a, tuple(axes))
 
 
@@ -119,6 +142,26 @@ def _(ctx, grad):
 def transpose(input, dim0, dim1):  # noqa: A002
     n = input.ndim
     return transpose_op(input, dim0=canonical_dim(dim0, n), dim1=canonical_dim(dim1, n))
+
+
+t_op = OpDef("t", type_rule="none", view=True, node_name="TBackward0")
+
+
+@t_op.impl
+def _(xp, a):
+    return xp.permute_dims(a, tuple(reversed(range(a.ndim))))
+
+
+@t_op.backward
+def _(ctx, grad):
+    return t(grad)
+
+
+def t(input):  # noqa: A002
+    """``input.t()``: the transpose of a matrix; 0-D and 1-D tensors come back as they are."""
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return t_op(input)
 
 
 permute_op = OpDef("permute", type_rule="none", view=True)
@@ -169,31 +212,40 @@ def unsqueeze(input, dim):  # noqa: A002
 
 
 squeeze_all = OpDef("squeeze", type_rule="none", view=True, node_name="SqueezeBackward0")
-squeeze_dims = OpDef("squeeze_dim", type_rule="none", view=True, node_name="SqueezeBackward1")
+squeeze_dim = OpDef("squeeze_dim", type_rule="none", view=True, node_name="SqueezeBackward1")
+squeeze_dims = OpDef("squeeze_dims", type_rule="none", view=True, node_name="SqueezeBackward2")
+# ``squeeze_(dim)``'s node: matmul of a 1-D by a 2-D tensor ends with it, as in PyTorch
+squeeze_dim_ = OpDef("squeeze_dim_", type_rule="none", view=True, node_name="SqueezeBackward4")
 
 
 def _squeeze_kernel(xp, a, dims):
     return xp.reshape(a, tuple(s for i, s in enumerate(a.shape) if not (i in dims and s == 1)))
 
 
-squeeze_all.impl(_squeeze_kernel)
-squeeze_dims.impl(_squeeze_kernel)
-
-
 def _squeeze_backward(ctx, grad):
     return grad.reshape(ctx.input_shape())
 
 
-squeeze_all.backward(_squeeze_backward)
-squeeze_dims.backward(_squeeze_backward)
+for _op in (squeeze_all, squeeze_dim, squeeze_dims, squeeze_dim_):
+    _op.impl(_squeeze_kernel)
+    _op.backward(_squeeze_backward)
 
 
 def squeeze(input, dim=None):  # noqa: A002
     n = input.ndim
     if dim is None:
         return squeeze_all(input, dims=tuple(range(n)))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    return squeeze_dims(input, dims=tuple(canonical_dim(d, n) for d in dims))
+    if isinstance(dim, int):
+        return squeeze_dim(input, dims=(canonical_dim(dim, n),))
+    return squeeze_dims(input, dims=_distinct_dims(dim, n))
+
+
+def _distinct_dims(dims, ndim):
+    out = tuple(canonical_dim(d, ndim) for d in dims)
+    for i, d in enumerate(out):
+        if d in out[:i]:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return out
 
 
 # ---------------------------------------------------------------------- expand / repeat
@@ -256,7 +308,7 @@ def _(ctx, grad):
     shape = tuple(ctx.input_shape())
     padded = (1,) * (len(repeats) - len(shape)) + shape
     interleaved = []
-    for r, s in zip(repeats, padded):
+    for r, s in zip(repeats, padded, strict=True):
         interleaved += [r, s]
     g = grad.reshape(interleaved).sum(tuple(range(0, 2 * len(repeats), 2)))
     return g.reshape(shape)
@@ -266,6 +318,11 @@ def repeat(input, *repeats):  # noqa: A002
     repeats = shape_arg(repeats)
     if len(repeats) < input.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+    padded = (1,) * (len(repeats) - input.ndim) + tuple(input.shape)
+    target = [r * s for r, s in zip(repeats, padded, strict=True)]
+    for size in target:
+        if size < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {size}: {target}")
     return repeat_op(input, repeats=repeats)
 
 
@@ -289,7 +346,9 @@ def _tensor_list(name, tensors):
         raise TypeError(f"{name}(): argument 'tensors' must be tuple of Tensors, not Tensor")
     tensors = list(tensors)
     if not tensors:
-        raise ValueError(f"{name}(): expected a non-empty list of Tensors")
+        if name == "stack":
+            raise RuntimeError("stack expects a non-empty TensorList")
+        raise ValueError(f"bibun.{name}(): expected a non-empty list of Tensors")
     for t in tensors:
         if not isinstance(t, Tensor):
             raise TypeError(f"{name}(): expected Tensor as element in argument 0, but got {type(t).__name__}")
@@ -298,6 +357,9 @@ def _tensor_list(name, tensors):
 
 def cat(tensors, dim=0):
     tensors = _tensor_list("cat", tensors)
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]  # PyTorch skips [] legacy
     ref = tensors[0]
     d = canonical_dim(dim, ref.ndim)
@@ -371,6 +433,8 @@ split_sizes_op.backward(_split_backward)
 
 def split(tensor, split_size_or_sections, dim=0):
     """Pieces of ``split_size`` (the last may be smaller), or of the given sizes."""
+    if tensor.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = canonical_dim(dim, tensor.ndim)
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -389,15 +453,38 @@ def split(tensor, split_size_or_sections, dim=0):
 def chunk(input, chunks, dim=0):  # noqa: A002
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+    if input.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     d = canonical_dim(dim, input.ndim)
     n = input.shape[d]
-    size = -(-n // chunks) if n else 0
-    return split(input, size if size else 1, d) if n else split(input, 0, d)
+    if n == 0:  # PyTorch: `chunks` empty pieces
+        return split_sizes_op(input, sizes=(0,) * chunks, dim=d)
+    return split(input, -(-n // chunks), d)
+
+
+unbind_op = OpDef("unbind", type_rule="none", outputs=-1, view=True)
+
+
+@unbind_op.impl
+def _(xp, a, dim):
+    index = [slice(None)] * a.ndim
+    out = []
+    for i in range(a.shape[dim]):
+        index[dim] = i
+        out.append(a[tuple(index)])
+    return tuple(out)
+
+
+@unbind_op.backward
+def _(ctx, *grads):
+    return stack(list(grads), ctx.dim)
 
 
 def unbind(input, dim=0):  # noqa: A002
+    if input.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = canonical_dim(dim, input.ndim)
-    return tuple(input.select(d, i) for i in range(input.shape[d]))
+    return unbind_op(input, dim=d) if input.shape[d] else ()
 
 
 # ---------------------------------------------------------------------- flip / clone / contiguous / to
@@ -415,8 +502,8 @@ def _(ctx, grad):
 
 
 def flip(input, *dims):  # noqa: A002
-    dims = shape_arg(dims)
-    return flip_op(input, dims=tuple(canonical_dim(d, input.ndim) for d in dims))
+    dims = _distinct_dims(shape_arg(dims), input.ndim)
+    return flip_op(input, dims=dims if input.ndim else ())
 
 
 clone_op = OpDef("clone", type_rule="none")
@@ -463,5 +550,6 @@ def to_dtype(input, dtype, copy=False):  # noqa: A002
     return to_copy(input, dtype=input._backend.native_dtype(dtype))
 
 
-OPS = [view_op, transpose_op, permute_op, unsqueeze_op, squeeze_all, squeeze_dims, expand_op, repeat_op, cat_op,
-       stack_op, split_op, split_sizes_op, flip_op, clone_op, to_copy]
+OPS = [view_op, unsafe_view, transpose_op, t_op, permute_op, unsqueeze_op, squeeze_all, squeeze_dim, squeeze_dims,
+       squeeze_dim_, expand_op, repeat_op, cat_op, stack_op, split_op, split_sizes_op, unbind_op, flip_op, clone_op,
+       to_copy]

@@ -6,6 +6,7 @@ Integer inputs compute in the default float dtype (``float`` type rule), as in P
 from __future__ import annotations
 
 from ..dispatch.opdef import OpDef
+from ..factories import zeros_like
 
 __all__ = ["exp", "log", "log1p", "sqrt", "rsqrt", "abs_", "sign", "sin", "cos", "tan", "reciprocal",
            "floor", "ceil", "round_", "trunc", "expm1", "log2", "log10", "square", "isnan", "isinf",
@@ -109,12 +110,19 @@ def _(ctx, grad):
     return grad * a.sign()
 
 
-sign = _unary("sign", "sign", rule="none")
+sign = OpDef("sign", type_rule="none")
+
+
+@sign.impl
+def _(xp, a):
+    if a.dtype == xp.bool:
+        return xp.asarray(a, copy=True)
+    return xp.where(xp.isnan(a), xp.zeros((), dtype=a.dtype), xp.sign(a))  # PyTorch: sign(nan) = 0
 
 
 @sign.backward
 def _(ctx, grad):
-    return grad * 0
+    return zeros_like(grad)
 
 
 square = _unary("square", "square", save=("self",), rule="none", node="PowBackward0")
@@ -172,7 +180,7 @@ def _zero_grad_rounding(name):
 
     @op.backward
     def _(ctx, grad):
-        return grad * 0
+        return zeros_like(grad)
 
     return op
 
