@@ -6,11 +6,15 @@ import re
 
 __all__ = ["device"]
 
-_SPEC = re.compile(r"^([a-zA-Z_][a-zA-Z0-9_]*)(?::(\d+))?$")
+_SPEC = re.compile(r"^([a-z_][a-z0-9_]*)(?::(0|[1-9][0-9]*))?$")
 
 
 class device:  # noqa: N801 - PyTorch's name
-    """Where a tensor lives. ``device('cuda:1')``, ``device('cuda', 1)``, ``device('cpu')``."""
+    """Where a tensor lives. ``device('cuda:1')``, ``device('cuda', 1)``, ``device('cpu')``.
+
+    Like PyTorch's, it equals only other devices (``device('cpu') == 'cpu'`` is False),
+    and ``device('cuda')`` (no index) differs from ``device('cuda:0')``.
+    """
 
     __slots__ = ("type", "index")
 
@@ -22,28 +26,28 @@ class device:  # noqa: N801 - PyTorch's name
             return
         if not isinstance(type, str):
             raise TypeError(f"device() expects a string like 'cpu' or 'cuda:0', got {type!r}")
-        m = _SPEC.match(type.strip())
+        if not type:
+            raise RuntimeError("Device string must not be empty")
+        m = _SPEC.match(type)
         if m is None:
-            raise RuntimeError(
-                f"Invalid device string: '{type}'. Expected a device type and optional index, e.g. 'cpu', 'cuda:0'"
-            )
+            if re.match(r"^[A-Za-z_]\w*(:|$)", type) and not type.split(":")[0].islower():
+                raise RuntimeError(f"Expected a lowercase device type such as cpu or cuda at start of device "
+                                   f"string: {type}")
+            raise RuntimeError(f"Invalid device string: '{type}'")
         self.type = m.group(1)
         parsed = m.group(2)
         if parsed is not None and index is not None:
             raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {type}")
         if parsed is not None:
             index = int(parsed)
-        if index is not None and (not isinstance(index, int) or index < 0):
+        if index is not None and (not isinstance(index, int) or isinstance(index, bool) or index < 0):
             raise RuntimeError(f"Device index must not be negative, got {index}")
         self.index = index
 
     def __eq__(self, other):
-        if isinstance(other, str):
-            try:
-                other = device(other)
-            except (RuntimeError, TypeError):
-                return False
-        return isinstance(other, device) and self.type == other.type and self.index == other.index
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
 
     def __hash__(self):
         return hash((self.type, self.index))
@@ -55,3 +59,6 @@ class device:  # noqa: N801 - PyTorch's name
         if self.index is None:
             return f"device(type='{self.type}')"
         return f"device(type='{self.type}', index={self.index})"
+
+    def __reduce__(self):
+        return (device, (self.type, self.index))

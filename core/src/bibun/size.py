@@ -8,7 +8,12 @@ __all__ = ["Size"]
 
 
 class Size(tuple):
-    """Tensor dimensions. A tuple subclass: compares equal to plain tuples."""
+    """Tensor dimensions. A tuple subclass: compares equal to plain tuples; slicing, ``+`` and ``*``
+    give a ``Size`` back.
+
+    The elements are not checked (``Tensor.shape`` builds a Size on every call, so the
+    constructor stays the plain, fast tuple one).
+    """
 
     __slots__ = ()
 
@@ -24,3 +29,14 @@ class Size(tuple):
 
     def __add__(self, other):
         return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(other, self))
+
+    def __mul__(self, n):
+        return Size(tuple.__mul__(self, n))
+
+    __rmul__ = __mul__
+

@@ -77,6 +77,8 @@ class Tensor:
         shape = self._data.shape
         if dim is None:
             return Size(shape)
+        if not shape:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         from .ops._util import canonical_dim
         return shape[canonical_dim(dim, len(shape))]
 
@@ -240,7 +242,7 @@ class Tensor:
         return self._backend.to_numpy(self._data, force=force)
 
     def __array__(self, dtype=None, copy=None):
-        arr = self.numpy(force=False) if not self._requires_grad else self.detach().numpy()
+        arr = self.numpy()  # refuses a tensor that requires grad, as PyTorch's __array__ does
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
     def item(self):
@@ -268,7 +270,7 @@ class Tensor:
         return self._scalar(int)
 
     def __index__(self):
-        if self.dtype.category != _dt.INTEGRAL or self._data.size != 1:
+        if self.dtype.category == _dt.FLOATING or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return self._scalar(int)
 
@@ -306,6 +308,12 @@ class Tensor:
         if format_spec:
             raise TypeError("unsupported format string passed to Tensor.__format__")
         return repr(self)
+
+    def __copy__(self):
+        """A new tensor sharing this one's data (and version counter), as ``copy.copy`` gives in PyTorch."""
+        t = Tensor._make(self._data, self._backend, self._requires_grad)
+        t._version = self._version
+        return t
 
     def __reduce_ex__(self, protocol):
         raise TypeError(

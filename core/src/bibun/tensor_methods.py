@@ -303,8 +303,15 @@ def _type_conv(dtype):
 
 
 def _type(self, dtype=None, non_blocking=False):
+    """``t.type()`` names the legacy type (``bibun.FloatTensor``); ``t.type(x)`` converts to a dtype or such a name."""
     if dtype is None:
         return f"bibun.{self.dtype._legacy}"
+    if isinstance(dtype, str):
+        legacy = dtype.rsplit(".", 1)[-1]
+        match = next((d for d in _dt.ALL if d._legacy == legacy), None)
+        if match is None or dtype.split(".")[0] not in ("bibun", "torch"):
+            raise ValueError(f"invalid type: '{dtype}'")
+        dtype = match
     return _sh.to_dtype(self, dtype)
 
 

@@ -243,15 +243,10 @@ class OpNode(Node):
         if attrs:
             node._attrs = attrs
         if save:
-            saved_a = (0, a, a._version[0])
-            save_if = cls._op.save_if
-            if save_if:
-                need = (ea[0] is not None, eb[0] is not None)
-                if not any(need[j] for j in save_if.get(0, (0, 1))):
-                    saved_a = _UNSAVED
-                if not any(need[j] for j in save_if.get(1, (0, 1))):
-                    saved_b = _UNSAVED
-            node._saved = (saved_a, saved_b)
+            need = (ea[0] is not None) | ((eb[0] is not None) << 1)
+            mask_a, mask_b = cls._op.save_masks
+            node._saved = ((0, a, a._version[0]) if mask_a & need else _UNSAVED,
+                           saved_b if mask_b & need else _UNSAVED)
         else:
             node._saved = None
         if _anomaly[0]:

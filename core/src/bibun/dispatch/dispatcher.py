@@ -167,6 +167,8 @@ def dispatch(op, args, attrs):
             op.explain(op, args, attrs)  # raises the PyTorch-style error when it recognises the cause
         raise
     record = needs_grad and op.formula is not None and _grad_enabled()
+    if record and op.outputs == 1 and out.dtype not in backend.float_natives:
+        record = False  # an integer or bool result has no gradient (t.long(), comparisons)
     make = Tensor._make
     array_type = backend.array_type
 

@@ -56,6 +56,8 @@ class OpDef:
         # uses it for nothing else), so nothing is held, or version-checked, without need
         self.save_if = {self._save_slot(k): tuple(diff.index(self.inputs.index(n)) for n in v)
                         for k, v in (save_if or {}).items()}
+        # the same as bitmasks over the differentiable inputs, one per saved slot (for the binary fast path)
+        self.save_masks = tuple(sum(1 << j for j in self.save_if.get(slot, range(len(diff)))) for slot in self.save)
         self.outputs = outputs
         self.nondiff_outputs = frozenset(nondiff_outputs)
         self.view = view

@@ -510,8 +510,9 @@ clone_op = OpDef("clone", type_rule="none")
 
 
 @clone_op.impl
-def _(xp, a):
-    return xp.asarray(a, copy=True)
+def _(xp, a, contiguous=False):
+    # clone keeps the memory layout (PyTorch's preserve_format); contiguous() asks for C order
+    return xp.ascontiguousarray(a) if contiguous else xp.asarray(a, copy=True)
 
 
 @clone_op.backward
@@ -527,7 +528,7 @@ def contiguous(input, memory_format=None):  # noqa: A002
     """``input`` itself when already contiguous, else a contiguous copy."""
     if input._backend.is_contiguous(input._data):
         return input
-    return clone_op(input)
+    return clone_op(input, contiguous=True)
 
 
 to_copy = OpDef("to_copy", type_rule="none", node_name="ToCopyBackward0")
