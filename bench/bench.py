@@ -12,6 +12,7 @@ Times are the median of several repeats (each repeat runs the whole workload).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -32,14 +33,25 @@ BATCH = 128
 
 
 def median_time(fn, repeats, warmup=2):
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+    return compare({"fn": fn}, repeats, warmup)["fn"]
+
+
+def compare(fns, repeats, warmup=2, block=5):
+    """Median seconds per call of each function. Each contender runs ``block`` calls in a row
+    (steady state, as in a training loop), contenders take turns block by block, and the median
+    is over blocks, so drift in machine speed affects every contender alike."""
+    fns = {k: v for k, v in fns.items() if v is not None}
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    samples = {k: [] for k in fns}
+    for _ in range(max(1, repeats // block)):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(block):
+                fn()
+            samples[k].append((time.perf_counter() - t0) / block)
+    return {k: statistics.median(v) for k, v in samples.items()}
 
 
 # ---------------------------------------------------------------------- chain of elementwise ops
@@ -157,24 +169,26 @@ def make_mlp_torch(params, x, y):
 
 
 # ---------------------------------------------------------------------- import time
-def import_time(module, repeats):
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+def _fresh_process_time(code, repeats):
+    """Median time reported by ``code`` in fresh interpreters, with bytecode caching allowed
+    (as for an installed package; one warm-up run writes the caches)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     samples = []
-    for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-X", "frozen_modules=on", "-c", code], capture_output=True, text=True,
-                             check=True)
-        samples.append(float(out.stdout.strip()))
+    for i in range(repeats + 1):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        if i:
+            samples.append(float(out.stdout.strip()))
     return statistics.median(samples)
+
+
+def import_time(module, repeats):
+    return _fresh_process_time(f"import time; t = time.perf_counter(); import {module}; "
+                               "print(time.perf_counter() - t)", repeats)
 
 
 def first_op_time(repeats):
-    code = ("import time; t = time.perf_counter(); import bibun; x = bibun.ones(3) * 2; "
-            "print(time.perf_counter() - t)")
-    samples = []
-    for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        samples.append(float(out.stdout.strip()))
-    return statistics.median(samples)
+    return _fresh_process_time("import time; t = time.perf_counter(); import bibun; x = bibun.ones(3) * 2; "
+                               "print(time.perf_counter() - t)", repeats)
 
 
 def main(argv=None):
@@ -184,17 +198,18 @@ def main(argv=None):
     reps = 5 if args.quick else 15
     rows = []
 
-    t_b = median_time(chain_bibun, reps) / CHAIN * 1e6
-    t_n = median_time(chain_numpy, reps) / CHAIN * 1e6
-    t_t = median_time(chain_torch, reps) / CHAIN * 1e6 if torch else None
-    rows.append(("elementwise op, fwd+bwd, (16,) chain", "us/op", t_b, t_n, t_t))
+    t = compare({"b": chain_bibun, "n": chain_numpy, "t": chain_torch if torch else None}, reps, block=1)
+    rows.append(("elementwise op, fwd+bwd, (16,) chain", "us/op", t["b"] / CHAIN * 1e6, t["n"] / CHAIN * 1e6,
+                 t["t"] / CHAIN * 1e6 if torch else None))
 
     rng = np.random.default_rng(0)
     params, x, y = _init(rng)
-    t_b = median_time(make_mlp_bibun(params, x, y), reps) * 1e3
-    t_n = median_time(make_mlp_numpy(params, x, y), reps) * 1e3
-    t_t = median_time(make_mlp_torch(params, x, y), reps) * 1e3 if torch else None
-    rows.append((f"MLP {'-'.join(map(str, MLP))} step, batch {BATCH}", "ms/step", t_b, t_n, t_t))
+    # bibun and numpy share numpy's BLAS: run them in turns. PyTorch's threads keep spinning after
+    # its matmuls and would slow whatever runs next on 2 cores, so it is timed in a block of its own.
+    t = compare({"b": make_mlp_bibun(params, x, y), "n": make_mlp_numpy(params, x, y)}, reps * 6)
+    t_t = median_time(make_mlp_torch(params, x, y), reps * 3) if torch else None
+    rows.append((f"MLP {'-'.join(map(str, MLP))} step, batch {BATCH}", "ms/step", t["b"] * 1e3, t["n"] * 1e3,
+                 t_t * 1e3 if torch else None))
 
     ireps = 5 if args.quick else 11
     t_b = import_time("bibun", ireps) * 1e3

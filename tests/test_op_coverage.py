@@ -29,7 +29,9 @@ def _i(*values):
     return bibun.tensor(values)
 
 
-MASK = bibun.tensor([[True, False, True], [False, True, False]])
+def _mask():
+    # made on use: a module-level tensor would outlive a registry reload in another test
+    return bibun.tensor([[True, False, True], [False, True, False]])
 
 # Ops no table above reaches: (id, fn, input shapes), each gradchecked and gradgradchecked here.
 EXTRA = [
@@ -43,10 +45,10 @@ EXTRA = [
     ("copy_", lambda a, b: (a * 1).copy_(b) * a, [(2, 3), (3,)]),
     ("zero_fill_", lambda a: (a * 1).zero_() + (a * 1).fill_(2.5) + a, [(2, 3)]),
     ("fill_tensor_", lambda a, v: (a * 1).fill_(v) * a, [(2, 3), ()]),
-    ("masked_fill_tensor", lambda a, v: a.masked_fill(MASK, v), [(2, 3), ()]),
+    ("masked_fill_tensor", lambda a, v: a.masked_fill(_mask(), v), [(2, 3), ()]),
     ("setitem_basic", lambda a, v: _setitem(a, (0, slice(1, None)), v), [(2, 3), (2,)]),
     ("setitem_advanced", lambda a, v: _setitem(a, (slice(None), [0, 2]), v), [(2, 3), (2, 2)]),
-    ("setitem_mask", lambda a, v: _setitem(a, MASK, v), [(2, 3), (3,)]),
+    ("setitem_mask", lambda a, v: _setitem(a, _mask(), v), [(2, 3), (3,)]),
     ("setitem_scalar", lambda a: _setitem(a, (1, [0, 2]), 0.5), [(2, 3)]),
     ("setitem_whole_copy", lambda a, v: _setitem(a, Ellipsis, v) * a, [(2, 3), (3,)]),
     ("setitem_whole_fill", lambda a, v: _setitem(a, Ellipsis, v) * a, [(2, 3), ()]),

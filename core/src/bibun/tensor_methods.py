@@ -7,6 +7,7 @@ the hottest path in bibun and skip every wrapper they can.
 from __future__ import annotations
 
 from . import dtypes as _dt
+from .device import device as _device
 from .dispatch.dispatcher import dispatch, dispatch_binary, dispatch_inplace
 from .ops import activation as _act
 from .ops import arithmetic as _ar
@@ -267,7 +268,6 @@ def _iop(method):
 # ---------------------------------------------------------------------- conversion
 def _to(self, *args, **kwargs):
     """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``."""
-    from .device import device as _device
     dtype = kwargs.pop("dtype", None)
     device = kwargs.pop("device", None)
     copy = kwargs.pop("copy", False)

@@ -166,8 +166,22 @@ def _index_add_kernel(a, index, source, dim, alpha=1):
     return out
 
 
+_SAME_SIZE_UINT = {np.dtype(np.float16): np.uint16, np.dtype(np.float32): np.uint32, np.dtype(np.float64): np.uint64}
+
+
+def _threshold_backward_kernel(grad, a, threshold):
+    """``where(a <= threshold, 0, grad)`` by clearing bits: several times faster than np.where on
+    an unpredictable mask, and exactly the same values (+0.0 where masked, NaN/inf kept where not)."""
+    uint = _SAME_SIZE_UINT.get(grad.dtype)
+    if uint is None or grad.shape != a.shape:
+        return np.where(a <= threshold, np.zeros((), dtype=grad.dtype), grad)
+    keep = np.logical_not(a <= threshold)
+    return np.bitwise_and(grad.view(uint), np.negative(keep, dtype=uint)).view(grad.dtype)
+
+
 @hookimpl
 def bibun_register_kernels(register):
+    register.kernel("threshold_backward", "numpy", _threshold_backward_kernel)
     # numpy's ufuncs take arrays and python scalars directly: no generic wrapper on the hottest ops
     register.kernel("mul", "numpy", np.multiply)
     register.kernel("neg", "numpy", np.negative)

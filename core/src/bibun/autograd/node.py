@@ -13,7 +13,9 @@ import itertools
 import re
 import weakref
 
+from ..size import Size
 from ..tensor import Tensor
+from .grad_mode import _grad_enabled
 
 __all__ = ["Node", "OpNode", "AccumulateGrad", "make_node_class", "RemovableHandle"]
 
@@ -292,7 +294,6 @@ class OpNode(Node):
 
     def input_shape(self, i=0):
         """Shape of the i-th differentiable input, as it was in forward."""
-        from ..size import Size
         return Size(self._meta[i][0])
 
     def _apply(self, grads):
@@ -338,7 +339,6 @@ class OpNode(Node):
 
 
 def _graph_building():
-    from .grad_mode import _grad_enabled
     return _grad_enabled.get()
 
 

@@ -20,8 +20,24 @@ def _(xp, a):
 @relu_op.backward
 def _(ctx, grad):
     (result,) = ctx.saved_tensors
-    from .arithmetic import where
-    return where(result <= 0, 0.0, grad)
+    return threshold_backward(grad, result, threshold=0)
+
+
+# PyTorch's threshold_backward: grad where self > threshold, else 0 (NaN self keeps grad).
+# Its own op so a backend can make it fast: the numpy backend masks bits instead of np.where.
+threshold_backward = OpDef("threshold_backward", inputs=("grad", "self"), differentiable=("grad",),
+                           type_rule="none", save=("self",), node_name="ThresholdBackwardBackward0")
+
+
+@threshold_backward.impl
+def _(xp, grad, a, threshold):
+    return xp.where(a <= threshold, xp.zeros((), dtype=grad.dtype), grad)
+
+
+@threshold_backward.backward
+def _(ctx, grad):
+    (a,) = ctx.saved_tensors
+    return threshold_backward(grad, a, threshold=ctx.threshold)
 
 
 sigmoid_op = OpDef("sigmoid", type_rule="float", save=("result",))
@@ -134,4 +150,4 @@ def log_softmax(input, dim=None, dtype=None):  # noqa: A002
     return log_softmax_op(x, dim=d)
 
 
-OPS = [relu_op, sigmoid_op, tanh_op, softmax_op, log_softmax_op]
+OPS = [threshold_backward, relu_op, sigmoid_op, tanh_op, softmax_op, log_softmax_op]

@@ -11,6 +11,7 @@ import math
 
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
+from .reduction import sum_to_size
 from ._util import canonical_dim, shape_arg
 
 __all__ = ["reshape", "view", "flatten", "transpose", "permute", "unsqueeze", "squeeze", "expand", "repeat",
@@ -259,7 +260,6 @@ def _(xp, a, shape):
 
 @expand_op.backward
 def _(ctx, grad):
-    from .reduction import sum_to_size
     return sum_to_size(grad, tuple(ctx.input_shape()))
 
 
