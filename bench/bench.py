@@ -55,12 +55,15 @@ def compare(fns, repeats, warmup=2, block=5):
 
 
 # ---------------------------------------------------------------------- chain of elementwise ops
-def chain_bibun():
-    x = bibun.ones(16, requires_grad=True)
-    y = x
-    for _ in range(CHAIN):
-        y = y * 1.0001
-    y.sum().backward()
+def make_chain(lib):
+    """The same code for bibun and PyTorch: ``lib`` is the module (they share the API)."""
+    def chain():
+        x = lib.ones(16, requires_grad=True)
+        y = x
+        for _ in range(CHAIN):
+            y = y * 1.0001
+        y.sum().backward()
+    return chain
 
 
 def chain_numpy():
@@ -71,14 +74,6 @@ def chain_numpy():
     g = np.ones(16, dtype=np.float32)
     for _ in range(CHAIN):
         g = g * np.float32(1.0001)
-
-
-def chain_torch():
-    x = torch.ones(16, requires_grad=True)
-    y = x
-    for _ in range(CHAIN):
-        y = y * 1.0001
-    y.sum().backward()
 
 
 # ---------------------------------------------------------------------- MLP training step
@@ -93,29 +88,30 @@ def _init(rng):
     return params, x, y
 
 
-def make_mlp_bibun(params, x, y):
-    ps = [bibun.tensor(p, requires_grad=True) for p in params]
-    xt, yt = bibun.tensor(x), bibun.tensor(y)
-    rows = bibun.arange(BATCH)
+def make_mlp(lib, params, x, y):
+    """One SGD step of the MLP, written with tensor ops of ``lib`` (bibun or torch)."""
+    ps = [lib.tensor(p, requires_grad=True) for p in params]
+    xt, yt = lib.tensor(x), lib.tensor(y)
+    rows = lib.arange(BATCH)
 
     def step():
-        h = x_ = xt
+        h = xt
         for i in range(0, len(ps), 2):
             h = h @ ps[i] + ps[i + 1]
             if i + 2 < len(ps):
                 h = h.relu()
-        del x_
         loss = -h.log_softmax(1)[rows, yt].mean()
         for p in ps:
             p.grad = None
         loss.backward()
-        with bibun.no_grad():
+        with lib.no_grad():
             for p in ps:
                 p -= 0.01 * p.grad
     return step
 
 
 def make_mlp_numpy(params, x, y):
+    """The same step by hand in numpy: the floor for a numpy backend."""
     ps = [p.copy() for p in params]
     rows = np.arange(BATCH)
 
@@ -141,30 +137,10 @@ def make_mlp_numpy(params, x, y):
                 g = g * (pre[i] > 0)
             gw = acts[i].T @ g
             gb = g.sum(0)
-            g = g @ ps[2 * i].T
+            if i:  # the input needs no gradient
+                g = g @ ps[2 * i].T
             ps[2 * i] -= np.float32(0.01) * gw
             ps[2 * i + 1] -= np.float32(0.01) * gb
-    return step
-
-
-def make_mlp_torch(params, x, y):
-    ps = [torch.tensor(p, requires_grad=True) for p in params]
-    xt, yt = torch.tensor(x), torch.tensor(y)
-    rows = torch.arange(BATCH)
-
-    def step():
-        h = xt
-        for i in range(0, len(ps), 2):
-            h = h @ ps[i] + ps[i + 1]
-            if i + 2 < len(ps):
-                h = h.relu()
-        loss = -h.log_softmax(1)[rows, yt].mean()
-        for p in ps:
-            p.grad = None
-        loss.backward()
-        with torch.no_grad():
-            for p in ps:
-                p -= 0.01 * p.grad
     return step
 
 
@@ -198,7 +174,8 @@ def main(argv=None):
     reps = 5 if args.quick else 15
     rows = []
 
-    t = compare({"b": chain_bibun, "n": chain_numpy, "t": chain_torch if torch else None}, reps, block=1)
+    t = compare({"b": make_chain(bibun), "n": chain_numpy, "t": make_chain(torch) if torch else None}, reps,
+                block=1)
     rows.append(("elementwise op, fwd+bwd, (16,) chain", "us/op", t["b"] / CHAIN * 1e6, t["n"] / CHAIN * 1e6,
                  t["t"] / CHAIN * 1e6 if torch else None))
 
@@ -206,8 +183,8 @@ def main(argv=None):
     params, x, y = _init(rng)
     # bibun and numpy share numpy's BLAS: run them in turns. PyTorch's threads keep spinning after
     # its matmuls and would slow whatever runs next on 2 cores, so it is timed in a block of its own.
-    t = compare({"b": make_mlp_bibun(params, x, y), "n": make_mlp_numpy(params, x, y)}, reps * 6)
-    t_t = median_time(make_mlp_torch(params, x, y), reps * 3) if torch else None
+    t = compare({"b": make_mlp(bibun, params, x, y), "n": make_mlp_numpy(params, x, y)}, reps * 6)
+    t_t = median_time(make_mlp(torch, params, x, y), reps * 3) if torch else None
     rows.append((f"MLP {'-'.join(map(str, MLP))} step, batch {BATCH}", "ms/step", t["b"] * 1e3, t["n"] * 1e3,
                  t_t * 1e3 if torch else None))
 

@@ -38,9 +38,14 @@ def _module(name, **hooks):
 
 
 @pytest.fixture
-def plugins():
-    """Reload the registry with extra fake plugins: ``plugins(backends=[...], plugins=[...])``."""
+def plugins(monkeypatch):
+    """Reload the registry with extra fake plugins: ``plugins(backends=[...], extra=[...])``.
+
+    Autoloading is switched on for these tests whatever the environment says (the tox env that
+    turns it off runs them too); a test about it switches it off itself.
+    """
     real = manager._entry_points_source
+    monkeypatch.delenv("BIBUN_DISABLE_PLUGIN_AUTOLOAD", raising=False)
 
     def load(backends=(), extra=()):
         def source(group):
