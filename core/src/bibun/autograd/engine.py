@@ -198,11 +198,22 @@ def _validate(fn, i, g):
             raise RuntimeError(
                 f"Function {fn.name()} returned an invalid gradient at index {i} - got {list(data.shape)} but "
                 f"expected shape compatible with {list(shape)}")
-        from ..ops.reduction import sum_to_size
-        g = sum_to_size(g, shape)
+        g = _sum_to_size()(g, shape)
     if g._data.dtype != dtype:
         g = g.to(g._backend.from_dtype[dtype])
     return g
+
+
+def _sum_to_size():
+    """``ops.reduction.sum_to_size``, imported on first use (the ops import the autograd package)."""
+    global _SUM_TO_SIZE
+    if _SUM_TO_SIZE is None:
+        from ..ops.reduction import sum_to_size
+        _SUM_TO_SIZE = sum_to_size
+    return _SUM_TO_SIZE
+
+
+_SUM_TO_SIZE = None
 
 
 def _expandable(shape, to):

@@ -116,8 +116,7 @@ class OpDef:
         return self.formula is not None
 
     def __call__(self, *args, **attrs):
-        from .dispatcher import dispatch
-        return dispatch(self, args, attrs)
+        return _dispatch(self, args, attrs)
 
     def __get__(self, obj, objtype=None):
         # bound as a Tensor method, ``t.exp()`` calls the op with ``t`` first
@@ -125,3 +124,7 @@ class OpDef:
 
     def __repr__(self):
         return f"<bibun op {self.name}>"
+
+
+# bound once, at the end: the dispatcher does not import this module, so there is no cycle
+from .dispatcher import dispatch as _dispatch  # noqa: E402

@@ -22,7 +22,7 @@ _TYPE_NAME = {"float16": "Half", "float32": "Float", "float64": "Double", "int8"
 
 def _same_dtype(name, a, b):
     """Each PyTorch kernel words its dtype mismatch differently."""
-    if a.dtype is b.dtype:
+    if a._data.dtype == b._data.dtype or a.dtype is b.dtype:
         return
     ta, tb = _TYPE_NAME[a.dtype.name], _TYPE_NAME[b.dtype.name]
     if name == "dot":
@@ -69,7 +69,7 @@ mv_op = _matrix_op("mv")
 def _(ctx, grad):
     m, v = ctx.saved_tensors
     need_m, need_v = ctx.needs_input_grad
-    return (grad.unsqueeze(1) * v.unsqueeze(0) if need_m else None), (m.T.mv(grad) if need_v else None)
+    return (grad.unsqueeze(1) * v.unsqueeze(0) if need_m else None), (m.t().mv(grad) if need_v else None)
 
 
 mm_op = _matrix_op("mm")
@@ -79,7 +79,7 @@ mm_op = _matrix_op("mm")
 def _(ctx, grad):
     a, b = ctx.saved_tensors
     need_a, need_b = ctx.needs_input_grad
-    return (grad.mm(b.T) if need_a else None), (a.T.mm(grad) if need_b else None)
+    return (grad.mm(b.t()) if need_a else None), (a.t().mm(grad) if need_b else None)
 
 
 bmm_op = _matrix_op("bmm")
