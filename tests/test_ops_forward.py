@@ -606,3 +606,14 @@ def test_clamp_with_tensor_bounds_at_ties(device):
     hi = bibun.tensor([1.0, 1.0], device=device, requires_grad=True)
     x.clamp(lo, hi).sum().backward()
     assert x.grad.tolist() == [1.0, 1.0] and lo.grad.tolist() == [0.0, 0.0] and hi.grad.tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ("t.all()", "tensor(False)"), ("t.any()", "tensor(True)"), ("t.all(1)", "tensor([False,  True])"),
+    ("t.any(0, keepdim=True)", "tensor([[True, True]])"), ("bibun.all(t > -1)", "tensor(True)"),
+    ("(t > 0).all(dim=-1)", "tensor([False,  True])"), ("bibun.zeros(0).all()", "tensor(True)"),
+    ("bibun.zeros(0).any()", "tensor(False)"),
+])
+def test_all_any(expr, expected, device):
+    t = bibun.tensor([[1.0, 0.0], [2.0, 3.0]])
+    assert repr(eval(expr)) == expected

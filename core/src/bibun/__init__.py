@@ -29,7 +29,7 @@ from .ops.activation import log_softmax, relu, sigmoid, softmax, tanh
 from .ops.arithmetic import where
 from .ops.indexing import gather, index_select, masked_fill, narrow, scatter, scatter_add, select, index_add
 from .ops.linalg import bmm, dot, matmul, mm, mv, outer
-from .ops.reduction import (amax, amin, argmax, argmin, logsumexp, max, mean, min, norm, prod, return_types, std,  # noqa: A004
+from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, prod, return_types, std,  # noqa: A004
                             sum, var)
 from .ops.shape import cat, chunk, concat, concatenate, flatten, flip, permute, repeat, reshape, split, squeeze, stack
 from .ops.shape import transpose, unbind, unflatten, unsqueeze
@@ -88,18 +88,3 @@ def equal(input, other):  # noqa: A002
     return input.shape == other.shape and bool((input == other).all())
 
 
-def _all(input, dim=None, keepdim=False):  # noqa: A002
-    xp = input._backend.xp
-    r = xp.all(input._data, axis=dim, keepdims=keepdim)
-    return Tensor._make(xp.asarray(r), input._backend)
-
-
-def _any(input, dim=None, keepdim=False):  # noqa: A002
-    xp = input._backend.xp
-    r = xp.any(input._data, axis=dim, keepdims=keepdim)
-    return Tensor._make(xp.asarray(r), input._backend)
-
-
-all, any = _all, _any  # noqa: A001
-Tensor.all = _all
-Tensor.any = _any

@@ -423,7 +423,7 @@ METHODS = {
     "tanh": _act.tanh, "sigmoid": _act.sigmoid, "relu": _act.relu, "softmax": _act.softmax,
     "log_softmax": _act.log_softmax,
     # reductions
-    "sum": _red.sum, "mean": _red.mean, "prod": _red.prod, "max": _red.max, "min": _red.min, "amax": _red.amax,
+    "all": _red.all, "any": _red.any, "sum": _red.sum, "mean": _red.mean, "prod": _red.prod, "max": _red.max, "min": _red.min, "amax": _red.amax,
     "amin": _red.amin, "argmax": _red.argmax, "argmin": _red.argmin, "var": _red.var, "std": _red.std,
     "logsumexp": _red.logsumexp, "norm": _red.norm, "sum_to_size": _sum_to_size, "argsort": _argsort, "sort": _sort,
     # shape

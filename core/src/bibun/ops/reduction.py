@@ -15,7 +15,7 @@ from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
 from ._util import canonical_dim, canonical_dims
 
-__all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
+__all__ = ["all", "any", "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
            "logsumexp", "norm", "sum_to_size", "return_types"]
 
 
@@ -378,6 +378,32 @@ def _arg(name, fn):
     return op
 
 
+def _logical_reduction(name, fn):
+    op = OpDef(name, type_rule="none")
+
+    @op.impl
+    def _(xp, a, dims=None, keepdim=False):
+        if a.dtype != xp.bool:
+            a = a != 0
+        return getattr(xp, fn)(a, axis=dims, keepdims=keepdim)
+
+    return op
+
+
+all_op = _logical_reduction("all", "all")
+any_op = _logical_reduction("any", "any")
+
+
+def all(input, dim=None, keepdim=False):  # noqa: A001, A002
+    """True where every element (over ``dim``, or all of them) is nonzero; a bool tensor."""
+    return all_op(input, dims=None if dim is None else canonical_dims(dim, input.ndim), keepdim=keepdim)
+
+
+def any(input, dim=None, keepdim=False):  # noqa: A001, A002
+    """True where some element (over ``dim``, or all of them) is nonzero; a bool tensor."""
+    return any_op(input, dims=None if dim is None else canonical_dims(dim, input.ndim), keepdim=keepdim)
+
+
 argmax_op = _arg("argmax", "argmax")
 argmin_op = _arg("argmin", "argmin")
 
@@ -549,5 +575,5 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
     return norm_op(input, p=p, dims=_reduce_dims(dim, input.ndim), keepdim=keepdim)
 
 
-OPS = [sum_all, sum_dim, sum_to, mean_all, mean_dim, prod_all, prod_dim, max_all, min_all, max_dim, min_dim,
+OPS = [all_op, any_op, sum_all, sum_dim, sum_to, mean_all, mean_dim, prod_all, prod_dim, max_all, min_all, max_dim, min_dim,
        amax_op, amin_op, argmax_op, argmin_op, var_op, std_op, logsumexp_op, norm_op]
