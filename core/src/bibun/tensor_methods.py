@@ -22,10 +22,9 @@ from .dispatch.dispatcher import _NO_ATTRS as _E
 _NUMBER = (int, float, bool)
 
 
-def _check_operand(op_name, other):
-    if isinstance(other, (Tensor,) + _NUMBER) or hasattr(other, "dtype"):
-        return True
-    return False
+def _is_operand(other):
+    """A tensor, a python number or a numpy scalar; anything else gets NotImplemented (Python's rules)."""
+    return isinstance(other, (Tensor,) + _NUMBER) or hasattr(other, "dtype")
 
 
 # ---------------------------------------------------------------------- arithmetic operators
@@ -115,10 +114,6 @@ def _matmul(self, other):
     return _la.matmul(self, other)
 
 
-def _rmatmul(self, other):
-    return NotImplemented
-
-
 def _neg(self):
     if self.dtype is _dt.bool_:
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
@@ -128,7 +123,7 @@ def _neg(self):
 
 def _binary_method(op):
     def method(self, other):
-        if not _check_operand(op.name, other):
+        if not _is_operand(other):
             return NotImplemented
         return dispatch_binary(op, self, other, _E)
     method.__name__ = op.name
@@ -137,7 +132,7 @@ def _binary_method(op):
 
 def _reflected(op):
     def method(self, other):
-        if not _check_operand(op.name, other):
+        if not _is_operand(other):
             return NotImplemented
         return dispatch(op, (other, self), _E) if isinstance(other, Tensor) else dispatch(op, (self, other), _E)
     return method
@@ -171,13 +166,6 @@ def _invert(self):
 
 
 # ---------------------------------------------------------------------- in-place
-def _inplace(op, name):
-    def method(self, other, **attrs):
-        return dispatch_inplace(op, self, (other,), attrs, name)
-    method.__name__ = name
-    return method
-
-
 def _add_(self, other, *, alpha=1):
     return dispatch_inplace(_ar.add, self, (other,), _E if alpha == 1 else {"alpha": alpha}, "add_")
 
@@ -389,7 +377,7 @@ METHODS = {
     # operators
     "__add__": _add, "__radd__": _radd, "__sub__": _sub, "__rsub__": _rsub, "__mul__": _mul, "__rmul__": _mul,
     "__truediv__": _div, "__rtruediv__": _rdiv, "__pow__": _pow, "__rpow__": _rpow, "__matmul__": _matmul,
-    "__rmatmul__": _rmatmul, "__neg__": _neg, "__pos__": lambda self: self, "__abs__": lambda self: _un.abs_(self),
+    "__neg__": _neg, "__pos__": lambda self: self, "__abs__": lambda self: _un.abs_(self),
     "__floordiv__": _floordiv, "__rfloordiv__": _rfloordiv, "__mod__": _mod,
     "__eq__": _binary_method(_ar.eq), "__ne__": _binary_method(_ar.ne), "__lt__": _binary_method(_ar.lt),
     "__le__": _binary_method(_ar.le), "__gt__": _binary_method(_ar.gt), "__ge__": _binary_method(_ar.ge),
