@@ -615,5 +615,5 @@ def test_clamp_with_tensor_bounds_at_ties(device):
     ("bibun.zeros(0).any()", "tensor(False)"),
 ])
 def test_all_any(expr, expected, device):
-    t = bibun.tensor([[1.0, 0.0], [2.0, 3.0]])
+    t = bibun.tensor([[1.0, 0.0], [2.0, 3.0]])  # noqa: F841 - used by eval
     assert repr(eval(expr)) == expected
