@@ -257,3 +257,15 @@ def test_warnings_are_not_emitted_by_normal_use():
         warnings.simplefilter("error")
         x = bibun.tensor([1.0, 2.0], requires_grad=True)
         (x * x).sum().backward()
+
+
+def test_commit_refuses_a_second_backend_of_one_name_and_changes_nothing():
+    from bibun.plugins.manager import PluginRecord
+    from bibun.plugins.registrar import Register
+    before = dict(registry.backends())
+    reg = Register("intruder")
+    reg.backend(name="numpy", device_type="cpu", load=lambda: None)
+    reg.op(OpDef("test::never_committed"))
+    with pytest.raises(RegistrationError, match="backend 'numpy' is registered twice: by numpy and by intruder"):
+        registry.commit(reg, PluginRecord("intruder", "bibun.plugins"))
+    assert registry.backends() == before and "test::never_committed" not in registry.ops()
