@@ -242,14 +242,32 @@ def test_inplace_on_non_leaf_rebases_node_and_gradients(device, stmt, name, resu
     assert (w.grad.tolist() if w.grad is not None else None) == (approx(gw) if gw is not None else None)
 
 
-def test_inplace_on_a_view_of_a_graph_tensor_is_refused(device):
-    # a bibun limitation (PyTorch rebases the view's base); the refusal writes nothing
+def test_inplace_on_a_view_of_a_graph_tensor(device):
+    # PyTorch rebases the base on a CopySlices node; so does bibun (values pinned from PyTorch 2.13)
+    x = bibun.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = bibun.tensor([2.0, 3.0, 4.0], requires_grad=True)
+    y = x * 1
+    v = y[0]
+    v.mul_(w[1])
+    y[2].add_(1)
+    assert y.tolist() == [3.0, 2.0, 4.0] and type(y.grad_fn).__name__ == "CopySlices"
+    assert y._version[0] == 2 and v.tolist() == 3.0 and not v.is_leaf
+    (y * bibun.tensor([1.0, 10.0, 100.0])).sum().backward()
+    assert x.grad.tolist() == [3.0, 10.0, 100.0] and w.grad.tolist() == [0.0, 1.0, 0.0]
+
+
+def test_inplace_on_a_view_modifying_a_saved_view_is_caught(device):
     x = bibun.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = x * 1
-    with pytest.raises(RuntimeError, match="in-place operations on a view of a tensor that is part of an autograd "
-                                           "graph are not supported by bibun yet"):
-        y[0].add_(1)
-    assert y.tolist() == [1.0, 2.0, 3.0] and y._version[0] == 0
+    y[1].mul_(y[2])  # y[2] is saved for the gradient, then changed by the write into y
+    with pytest.raises(RuntimeError, match="which is output 0 of Select, is at version 1; expected version 0"):
+        y.sum().backward()
+    assert x.grad is None
+
+
+def test_inplace_on_a_view_without_grad_mode_writes_through(device):
+    x = bibun.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1
     with bibun.no_grad():
         y[0].add_(1)
     assert y.tolist() == [2.0, 2.0, 3.0]

@@ -58,7 +58,15 @@ EXTRA = [
     ("scatter_add", lambda a, b: a.scatter_add(1, _i([0, 0], [2, 2]), b), [(2, 3), (2, 2)]),
     ("index_select", lambda a: a.index_select(1, _i(2, 0, 2)), [(2, 3)]),
     ("index_add", lambda a, b: a.index_add(1, _i(1, 1), b, alpha=1.5), [(2, 3), (2, 2)]),
+    ("inplace_on_view", lambda a, b: _mul_through_view(a, b), [(2, 3), (3,)]),
 ]
+
+
+def _mul_through_view(a, b):
+    y = a * 1
+    y[0].mul_(b)  # y is rebuilt by a CopySlices node
+    y.t()[2].add_(b[:2])
+    return y
 
 
 def _setitem(a, key, v):

@@ -177,7 +177,7 @@ def dispatch(op, args, attrs):
             out = backend.impl.asarray(out, None)
         res = make(out, backend)
         if op.view:
-            _mark_view(res, args[0])
+            _mark_view(res, args[0], op, attrs)
         if record:
             node = op.node_cls._create(args, attrs, (res,))
             res._requires_grad = True
@@ -191,7 +191,7 @@ def dispatch(op, args, attrs):
         r = make(o, backend)
         r._output_nr = i
         if op.view:
-            _mark_view(r, args[0])
+            _mark_view(r, args[0], op, attrs, i)
         results.append(r)
     if record:
         node = op.node_cls._create(args, attrs, results)
@@ -256,7 +256,8 @@ def dispatch_binary(op, a, b, attrs=_NO_ATTRS):
     return res
 
 
-def _mark_view(result, source):
+def _mark_view(result, source, op, attrs, index=None):
+    """Record that ``result`` shares ``source``'s memory, and how it was made from it."""
     if not isinstance(source, Tensor):
         return
     data = result._data
@@ -264,6 +265,7 @@ def _mark_view(result, source):
         return
     result._base = source._base if source._base is not None else source
     result._version = source._version
+    result._view_src = (source, op, attrs, index)
 
 
 # ---------------------------------------------------------------------- in-place ops
@@ -301,11 +303,6 @@ def dispatch_inplace(op, self, args, attrs, opname=None):
     check_inplace_allowed(self, opname)
     if op.inplace_generic is not None and len(args) == 1 and _write_directly(op, self, args[0], attrs):
         return self
-    if _grad_enabled() and self._base is not None and (
-            self._base._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)):
-        raise RuntimeError(
-            f"{opname}(): in-place operations on a view of a tensor that is part of an autograd graph are "
-            "not supported by bibun yet; apply the op out of place, or clone() the view first")
     out = dispatch(op, (self,) + tuple(args), attrs)
     write_into(self, out, opname)
     return self
@@ -349,6 +346,10 @@ def write_into(self, out, opname):
             raise RuntimeError(
                 f"result type {_TYPE_NAME[src.name]} can't be cast to the desired output type {_TYPE_NAME[dst.name]}")
     node = out.grad_fn
+    if node is not None and self._base is not None:
+        from ..ops.views import write_through_view
+        write_through_view(self, out, opname)  # the base changes too, and takes a CopySlices node
+        return
     if node is not None:
         node._snapshot_input(self)  # the node saved `self` before this write: keep the old values
     try:

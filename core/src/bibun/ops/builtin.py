@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import activation, arithmetic, indexing, inplace, linalg, reduction, shape, sorting, unary
+from . import activation, arithmetic, indexing, inplace, linalg, reduction, shape, sorting, unary, views
 
-FAMILIES = (arithmetic, unary, activation, reduction, shape, indexing, linalg, inplace, sorting)
+FAMILIES = (arithmetic, unary, activation, reduction, shape, indexing, linalg, inplace, sorting, views)
 
 
 def all_ops():

@@ -418,9 +418,6 @@ def setitem(input, key, value):  # noqa: A002
         if v.dtype is not input.dtype:
             v = v.to(input.dtype)
     if grad_on and (input._requires_grad or (is_tensor and value._requires_grad)):
-        if input._base is not None:
-            raise RuntimeError("setitem into a view that records a gradient is not supported by bibun yet; index "
-                               "the base tensor in one key (t[i, j] = v) or clone() the view first")
         if views:
             op = copy_slices
         elif adv is not None:

@@ -85,6 +85,7 @@ def _alias_same(input):  # noqa: A002
     t = Tensor._make(input._data, input._backend)
     t._base = input._base if input._base is not None else input
     t._version = input._version
+    t._view_src = (input, None, None, None)
     return t
 
 
