@@ -127,8 +127,43 @@ def _prepare(op, rule, args, backend):
     return out
 
 
+def _dispatch_one(op, a, attrs):
+    """``dispatch`` for one tensor input and one output (reductions, views, activations, ...)."""
+    backend = a._backend
+    kernel = op.cache.get(backend.name)
+    if kernel is None:
+        kernel = resolve_kernel(op, backend)[0]
+    if kernel.__class__ is _CompositeMarker:
+        return kernel.fn(a, **attrs)
+    ad = a._data
+    if op.needs_float and ad.dtype not in backend.float_natives:
+        ad = backend.xp.astype(ad, backend.to_dtype[_dt.get_default_dtype()])
+    try:
+        out = kernel(ad, **attrs) if attrs else kernel(ad)
+    except Exception:
+        if op.explain is not None:
+            op.explain(op, (a,), attrs)
+        raise
+    if out.__class__ is not backend.array_type:
+        out = backend.impl.asarray(out, None)
+    res = _new(Tensor)
+    res._data = out
+    res._backend = backend
+    res._requires_grad = False
+    res.grad_fn = None
+    res._version = [0]
+    if op.view:
+        _mark_view(res, a, op, attrs)
+    if a._requires_grad and op.node_cls is not None and out.dtype in backend.float_natives and _grad_enabled():
+        res._requires_grad = True
+        res.grad_fn = op.node_cls._create((a,), attrs, (res,))
+    return res
+
+
 def dispatch(op, args, attrs):
     """Run ``op`` on ``args`` (tensors or python scalars) with keyword ``attrs``."""
+    if len(args) == 1 and op.outputs == 1 and args[0].__class__ is Tensor:
+        return _dispatch_one(op, args[0], attrs)
     backend = None
     needs_grad = False
     for a in args:
