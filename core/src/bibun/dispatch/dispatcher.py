@@ -127,6 +127,19 @@ def _prepare(op, rule, args, backend):
     return out
 
 
+def _result(out, backend):
+    """A new tensor holding a kernel's output (a numpy scalar result becomes a 0-d array)."""
+    if out.__class__ is not backend.array_type:
+        out = backend.impl.asarray(out, None)
+    res = _new(Tensor)
+    res._data = out
+    res._backend = backend
+    res._requires_grad = False
+    res.grad_fn = None
+    res._version = [0]
+    return res
+
+
 def _dispatch_one(op, a, attrs):
     """``dispatch`` for one tensor input and one output (reductions, views, activations, ...)."""
     backend = a._backend
@@ -144,14 +157,7 @@ def _dispatch_one(op, a, attrs):
         if op.explain is not None:
             op.explain(op, (a,), attrs)
         raise
-    if out.__class__ is not backend.array_type:
-        out = backend.impl.asarray(out, None)
-    res = _new(Tensor)
-    res._data = out
-    res._backend = backend
-    res._requires_grad = False
-    res.grad_fn = None
-    res._version = [0]
+    res = _result(out, backend)
     if op.view:
         _mark_view(res, a, op, attrs)
     if a._requires_grad and op.node_cls is not None and out.dtype in backend.float_natives and _grad_enabled():
@@ -276,18 +282,10 @@ def dispatch_binary(op, a, b, attrs=_NO_ATTRS):
         if op.explain is not None:
             op.explain(op, (a, b), attrs)
         raise
-    if out.__class__ is not backend.array_type:
-        out = backend.impl.asarray(out, None)
-    res = _new(Tensor)
-    res._data = out
-    res._backend = backend
-    res.grad_fn = None
-    res._version = [0]
+    res = _result(out, backend)
     if needs_grad and op.node_cls is not None and _grad_enabled():
         res._requires_grad = True
         res.grad_fn = op.node_cls._create_binary(a, b, attrs, res)
-    else:
-        res._requires_grad = False
     return res
 
 
