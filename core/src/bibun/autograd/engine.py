@@ -71,9 +71,12 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None, 
     check_nan = anomaly_nan
     token = _grad_enabled.set(bool(create_graph))
     try:
+        # the loop runs once per node: bind the methods it calls to locals
+        heappop = heapq.heappop
+        pop_buffer, get_buffer, done = buffers.pop, buffers.get, processed.append
         while heap:
-            fn = heapq.heappop(heap)[1]
-            grads = buffers.pop(fn)
+            fn = heappop(heap)[1]
+            grads = pop_buffer(fn)
             if fn._pre_hooks:
                 grads = _run_pre_hooks(fn, grads, retained)
             if targets is not None:
@@ -113,13 +116,13 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None, 
                     g = _validate(fn, i, g)
                 if check_nan:
                     _check_nan(fn, i, g)
-                buf = buffers.get(target)
+                buf = get_buffer(target)
                 if buf is None:
                     buf = buffers[target] = [None] * target._n_outputs
                     heappush(heap, (-target._seq, target))
                 prev = buf[idx]
                 buf[idx] = g if prev is None else prev + g
-            processed.append(fn)
+            done(fn)
     finally:
         _grad_enabled.reset(token)
 
