@@ -269,3 +269,16 @@ def test_commit_refuses_a_second_backend_of_one_name_and_changes_nothing():
     with pytest.raises(RegistrationError, match="backend 'numpy' is registered twice: by numpy and by intruder"):
         registry.commit(reg, PluginRecord("intruder", "bibun.plugins"))
     assert registry.backends() == before and "test::never_committed" not in registry.ops()
+
+
+def test_tensor_subclasses_are_tensors_to_every_op(device):
+    class Marked(bibun.Tensor):  # as nn.Parameter will be
+        pass
+
+    w = bibun.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w.__class__ = Marked
+    x = bibun.tensor([2.0, 2.0, 2.0])
+    y = (x * w + w).exp().sum() + (w @ x)
+    y.backward()
+    assert isinstance(w, bibun.Tensor) and type(y) is bibun.Tensor
+    np.testing.assert_allclose(w.grad.numpy(), 3 * np.exp(3 * np.array([1.0, 2.0, 3.0])) + 2, rtol=1e-6)

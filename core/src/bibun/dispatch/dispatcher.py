@@ -168,7 +168,7 @@ def _dispatch_one(op, a, attrs):
 
 def dispatch(op, args, attrs):
     """Run ``op`` on ``args`` (tensors or python scalars) with keyword ``attrs``."""
-    if len(args) == 1 and op.outputs == 1 and args[0].__class__ is Tensor:
+    if len(args) == 1 and op.outputs == 1 and isinstance(args[0], Tensor):
         return _dispatch_one(op, args[0], attrs)
     backend = None
     needs_grad = False
@@ -254,7 +254,7 @@ def dispatch_binary(op, a, b, attrs=_NO_ATTRS):
     backend = a._backend
     ad = a._data
     cls = b.__class__
-    if cls is Tensor:
+    if cls is Tensor or (cls is not float and cls is not int and isinstance(b, Tensor)):  # subclasses too
         bd = b._data
         if b._backend is not backend or bd.dtype is not ad.dtype or (
                 op.needs_float and ad.dtype not in backend.float_natives):
