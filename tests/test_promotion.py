@@ -195,3 +195,12 @@ def test_softmax_of_int_raises(fn, kernel, device):
         getattr(x, fn)(1)
     with pytest.raises(NotImplementedError, match=re.escape(f'"{kernel.replace("_lastdim", "")}" not implemented')):
         getattr(x, fn)(0)
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    (1.0, 0.0, "tensor([1., 0.])"), (1, 0, "tensor([1, 0])"), (True, False, "tensor([ True, False])"),
+    (1, 0.5, "tensor([1.0000, 0.5000])"),
+])
+def test_where_with_two_python_scalars(a, b, expected, device):
+    # PyTorch 2.13: the result dtype comes from the scalars alone (floats -> the default dtype)
+    assert repr(bibun.where(bibun.tensor([True, False]), a, b)) == expected

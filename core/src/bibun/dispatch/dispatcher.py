@@ -11,7 +11,7 @@ from ..autograd.grad_mode import grad_enabled as _grad_enabled
 from ..tensor import Tensor
 from .registry import _CompositeMarker, resolve_kernel
 
-__all__ = ["dispatch", "dispatch_inplace"]
+__all__ = ["dispatch", "dispatch_binary", "dispatch_inplace"]
 
 _NO_ATTRS = {}
 _new = object.__new__
@@ -86,6 +86,8 @@ def _prepare(op, rule, args, backend):
             elif nd != native:
                 uniform = False
                 break
+    if native is None:  # only python scalars take part (where(cond, 1.0, 0.0))
+        uniform = False
     if uniform:
         target = backend.from_dtype[native]
         cat = target.category
@@ -98,7 +100,7 @@ def _prepare(op, rule, args, backend):
                     uniform = False
                     break
             elif t is _int_t:
-                if cat == 0:
+                if cat == _dt.BOOL:
                     uniform = False
                     break
             elif t is not _bool_t:
@@ -120,6 +122,8 @@ def _prepare(op, rule, args, backend):
         elif type(a) is _int_t and target.category == _INTEGRAL and target.itemsize < 8:
             # an int outside a narrow dtype's range wraps, as in PyTorch (numpy would refuse it)
             out.append(astype(backend.xp.asarray(a, dtype=backend.to_dtype[_dt.int64]), want))
+        elif native is None and a is not None:
+            out.append(backend.xp.asarray(a, dtype=want))  # no tensor to set the dtype: make the scalar one
         elif a is None or type(a) in (_float_t, _int_t, _bool_t):
             out.append(a)
         else:
