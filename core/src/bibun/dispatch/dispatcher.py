@@ -14,7 +14,7 @@ from .registry import _CompositeMarker, resolve_kernel
 __all__ = ["dispatch", "dispatch_binary", "dispatch_inplace"]
 
 _NO_ATTRS = {}
-_new = object.__new__
+_make = Tensor._make  # the one constructor every op result goes through
 _FLOATING = _dt.FLOATING
 _INTEGRAL = _dt.INTEGRAL
 _float_t, _int_t, _bool_t = float, int, bool
@@ -135,13 +135,7 @@ def _result(out, backend):
     """A new tensor holding a kernel's output (a numpy scalar result becomes a 0-d array)."""
     if out.__class__ is not backend.array_type:
         out = backend.impl.asarray(out, None)
-    res = _new(Tensor)
-    res._data = out
-    res._backend = backend
-    res._requires_grad = False
-    res.grad_fn = None
-    res._version = [0]
-    return res
+    return _make(out, backend)
 
 
 def _dispatch_one(op, a, attrs):
