@@ -131,7 +131,8 @@ def test_plugin_op_and_backend_kernel_and_composite(plugins):
     assert z.tolist() == [2.0, 4.0] and type(z.grad_fn).__name__ == "AddBackward0"
     rec = {r.name: r for r in manager.records()}["cube"]
     assert rec.status == "loaded" and rec.dist == "fake-dist"
-    assert rec.registered == {"backends": [], "ops": ["test::cube", "test::twice"], "kernels": ["test::cube@numpy"]}
+    assert rec.registered == {"backends": [], "ops": ["test::cube", "test::twice"], "kernels": ["test::cube@numpy"],
+                              "losses": [], "optimizers": []}
 
 
 def test_missing_kernel_names_the_backends_that_have_one(plugins):

@@ -14,6 +14,8 @@ _ops = {}        # name -> OpDef
 _op_owner = {}   # name -> plugin name
 _kernels = {}    # (op name, backend name) -> (fn, plugin name)
 _backends = {}   # backend name -> Backend
+_catalogs = {"losses": {}, "optimizers": {}}  # kind -> lower-case name -> [factory, plugin name]
+_SINGULAR = {"losses": "loss", "optimizers": "optimizer"}
 
 
 class RegistrationError(ValueError):
@@ -27,6 +29,8 @@ def clear():
     _op_owner.clear()
     _kernels.clear()
     _backends.clear()
+    for table in _catalogs.values():
+        table.clear()
 
 
 def commit(reg, record):
@@ -50,6 +54,16 @@ def commit(reg, record):
             raise RegistrationError(
                 f"a kernel for op '{op_name}' on backend '{backend_name}' is already registered by "
                 f"{_kernels[key][1]}; {reg.plugin} must pass override=True to replace it")
+    pending = {"losses": reg._losses, "optimizers": reg._optimizers}
+    for kind, entries in pending.items():
+        table, seen = _catalogs[kind], set()
+        for name, _factory in entries:
+            if name in table or name in seen:
+                owner = table[name][1] if name in table else reg.plugin
+                raise RegistrationError(
+                    f"{_SINGULAR[kind]} '{name}' is registered by both {owner} and {reg.plugin}; "
+                    "rename one (plugin names should carry a prefix, e.g. 'myplugin_focal')")
+            seen.add(name)
     # all valid: apply
     for b in reg._backends:
         _backends[b.name] = b
@@ -58,7 +72,7 @@ def commit(reg, record):
         _ops[op.name] = op
         _op_owner[op.name] = reg.plugin
         record.registered["ops"].append(op.name)
-    for op_name, backend_name, fn, override in reg._kernels:
+    for op_name, backend_name, fn, _override in reg._kernels:
         key = (op_name, backend_name)
         if key in _kernels:
             warnings.warn(
@@ -66,6 +80,10 @@ def commit(reg, record):
                 f"(was {_kernels[key][1]}, now {reg.plugin})", UserWarning, stacklevel=2)
         _kernels[key] = (fn, reg.plugin)
         record.registered["kernels"].append(f"{op_name}@{backend_name}")
+    for kind, entries in pending.items():
+        for name, factory in entries:
+            _catalogs[kind][name] = [factory, reg.plugin]
+            record.registered[kind].append(name)
     if reg._kernels or reg._ops:
         for op in _ops.values():
             op.cache.clear()
@@ -89,6 +107,32 @@ def kernels():
 def backends():
     _load()
     return dict(_backends)
+
+
+def catalog(kind):
+    """Registered losses or optimizers: ``{name: plugin}`` for ``kind`` in ("losses", "optimizers")."""
+    _load()
+    return {name: entry[1] for name, entry in sorted(_catalogs[kind].items())}
+
+
+def catalog_factory(kind, name):
+    """The class (or callable) registered as ``name``; a "module:attribute" string is imported now."""
+    _load()
+    table = _catalogs[kind]
+    key = name.lower() if isinstance(name, str) else name
+    if key not in table:
+        known = ", ".join(sorted(table)) or "none"
+        raise ValueError(f"no {_SINGULAR[kind]} named {name!r} is registered (registered: {known}); "
+                         "install the plugin that provides it or check `python -m bibun plugins`")
+    factory = table[key][0]
+    if isinstance(factory, str):
+        import importlib
+        module, _, attr = factory.partition(":")
+        obj = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        table[key][0] = factory = obj
+    return factory
 
 
 def get_backend(name):
@@ -120,7 +164,7 @@ def resolve_kernel(op, backend):
         fn = entry[0]
         source = entry[1]
     elif op.generic is not None:
-        backend.impl  # load the backend (raises BackendUnavailable with the reason)
+        _ = backend.impl  # load the backend (raises BackendUnavailable with the reason)
         fn = functools.partial(op.generic, backend.xp)
         source = "generic"
     elif op.composite is not None:

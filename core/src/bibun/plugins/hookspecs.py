@@ -32,3 +32,23 @@ def bibun_register_kernels(register):
     ``fn(*arrays, **attrs)`` takes and returns arrays of that backend. A kernel for a
     pair that already has one is refused unless ``override=True`` (which warns once).
     """
+
+
+@hookspec
+def bibun_register_losses(register):
+    """Register losses by name: ``register.loss(name, factory)``.
+
+    ``factory`` is a loss class (a ``bibun.nn.Module``) or any callable returning one, or a
+    ``"module:attribute"`` string imported on first use (keeps a plugin cheap to load).
+    ``bibun.nn.create_loss(name, **kwargs)`` builds it.
+    """
+
+
+@hookspec
+def bibun_register_optimizers(register):
+    """Register optimizers by name: ``register.optimizer(name, factory)``.
+
+    ``factory`` is an optimizer class (a ``bibun.optim.Optimizer``), a callable returning
+    one, or a ``"module:attribute"`` string imported on first use.
+    ``bibun.optim.create(name, params, **kwargs)`` builds it.
+    """

@@ -23,6 +23,9 @@ BUILTIN = "bibun.ops.builtin"
 # first-party backends are still found by module name.
 FALLBACK_BACKENDS = {"numpy": "bibun_numpy"}
 
+HOOKS = ("bibun_register_backends", "bibun_register_ops", "bibun_register_kernels", "bibun_register_losses",
+         "bibun_register_optimizers")
+
 _lock = threading.RLock()
 _state = {"loaded": False, "loading": False}
 _records = []  # PluginRecord, in load order
@@ -37,7 +40,7 @@ class PluginRecord:
         self.module = module
         self.status = "pending"
         self.error = None
-        self.registered = {"backends": [], "ops": [], "kernels": []}
+        self.registered = {"backends": [], "ops": [], "kernels": [], "losses": [], "optimizers": []}
 
     def as_dict(self):
         return {"name": self.name, "group": self.group, "distribution": self.dist, "version": self.version,
@@ -132,7 +135,7 @@ def _load_all():
         loaded.append((record, module))
 
     from ..dispatch import registry
-    for hook_name in ("bibun_register_backends", "bibun_register_ops", "bibun_register_kernels"):
+    for hook_name in HOOKS:
         for record, module in loaded:
             if record.status == "failed":
                 continue

@@ -10,7 +10,7 @@ from .. import dtypes as _dtypes
 
 
 class Register:
-    """What a plugin may do: add backends, ops and kernels, all attributed to it."""
+    """What a plugin may do: add backends, ops, kernels, losses and optimizers, all attributed to it."""
 
     def __init__(self, plugin_name):
         self.plugin = plugin_name
@@ -18,6 +18,8 @@ class Register:
         self._backends = []
         self._ops = []
         self._kernels = []
+        self._losses = []
+        self._optimizers = []
 
     def backend(self, name, device_type, load, is_available=None, description=""):
         from ..backend import Backend
@@ -35,3 +37,26 @@ class Register:
         if not callable(fn):
             raise TypeError(f"kernel for {op_name!r} on {backend_name!r} is not callable")
         self._kernels.append((op_name, backend_name, fn, bool(override)))
+
+    def loss(self, name, factory):
+        self._losses.append((_catalog_name("loss", name), _factory("loss", name, factory)))
+
+    def optimizer(self, name, factory):
+        self._optimizers.append((_catalog_name("optimizer", name), _factory("optimizer", name, factory)))
+
+
+def _catalog_name(kind, name):
+    """Losses and optimizers are looked up case-insensitively: ``"Adam"`` and ``"adam"`` are one name."""
+    if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"{kind} name must be a non-empty word, got {name!r}")
+    return name.lower()
+
+
+def _factory(kind, name, factory):
+    if isinstance(factory, str):
+        if ":" not in factory:
+            raise ValueError(f"{kind} {name!r}: a string factory must be 'module:attribute', got {factory!r}")
+        return factory
+    if not callable(factory):
+        raise TypeError(f"{kind} {name!r}: factory must be a class, a callable or a 'module:attribute' string")
+    return factory
