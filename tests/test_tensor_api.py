@@ -968,3 +968,10 @@ def test_float32_fused_multiply_add_at_a_halfway_sum():
     """A sum that lands exactly halfway between two float32 values once rounded to float64."""
     a, b, c = np.float32(8 + 2**-18), np.array([8 - 2**-18], np.float32), np.float32(2**30 + 128)
     assert factories._fma(a, b, c, np, float32=True).tolist() == [2**30 + 128]
+
+
+def test_equal_and_allclose_return_python_bools():
+    a = bibun.tensor([1.0, 2.0])
+    assert bibun.equal(a, a.clone()) is True and bibun.equal(a, a + 1) is False
+    assert bibun.equal(a, bibun.tensor([1.0])) is False
+    assert bibun.allclose(a, a + 1e-9) is True and bibun.allclose(a, a + 1) is False

@@ -6,6 +6,7 @@ and no plugin; the first tensor created loads the registry through the plugin ho
 
 from __future__ import annotations
 
+import builtins as _builtins
 import warnings as _warnings
 
 # PyTorch returns nan/inf silently (sqrt(-1), 1/0, exp(1000)); array libraries warn. Silence
@@ -25,10 +26,14 @@ from .dtypes import dtype
 from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, get_default_device,
                         initial_seed, linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randint_like,
                         randn, randn_like, randperm, seed, set_default_device, tensor, zeros, zeros_like)
+from .factories import get_rng_state, set_rng_state
+from .generator import Generator, default_generator
+from .ops.random_fill import bernoulli, normal
 from .ops.activation import log_softmax, relu, sigmoid, softmax, tanh
 from .ops.arithmetic import where
 from .ops.indexing import gather, index_select, masked_fill, narrow, scatter, scatter_add, select, index_add
-from .ops.linalg import bmm, dot, matmul, mm, mv, outer
+from .ops.linalg import addmm, bmm, dot, matmul, mm, mv, outer
+from .ops.pointwise import addcdiv, addcmul, lerp
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, prod, return_types, std,  # noqa: A004
                             sum, var)
 from .ops.shape import cat, chunk, concat, concatenate, flatten, flip, permute, repeat, reshape, split, squeeze, stack
@@ -81,10 +86,34 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A00
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
-    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+    return _builtins.bool(isclose(input, other, rtol, atol, equal_nan).all())
 
 
 def equal(input, other):  # noqa: A002
-    return input.shape == other.shape and bool((input == other).all())
+    return input.shape == other.shape and _builtins.bool((input == other).all())
 
 
+
+
+# Subpackages load on first use (`bibun.nn.Linear`, `bibun.optim.SGD`, as after `import torch`),
+# so `import bibun` stays fast and imports no numpy.
+_SUBPACKAGES = ("nn", "optim", "utils", "serialization")
+
+
+def __getattr__(name):
+    if name in _SUBPACKAGES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'bibun' has no attribute '{name}'")
+
+
+def save(obj, f):
+    """Write a state dict (of a module, an optimizer, or nested) to ``f`` in the safetensors format."""
+    from .serialization import save as _save
+    return _save(obj, f)
+
+
+def load(f, map_location=None, **kwargs):
+    """Read a checkpoint written by ``save``; never unpickles anything."""
+    from .serialization import load as _load
+    return _load(f, map_location=map_location, **kwargs)

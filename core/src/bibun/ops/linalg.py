@@ -12,7 +12,7 @@ from ..tensor import Tensor
 from ._util import broadcast_shapes
 from .shape import squeeze_dim_, t, unsafe_view
 
-__all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer"]
+__all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer", "addmm"]
 
 _C_TYPE = {"float16": "c10::Half", "float32": "float", "float64": "double", "int64": "long int",
            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
@@ -29,6 +29,8 @@ def _same_dtype(name, a, b):
         msg = f"dot : expected both vectors to have same dtype, but found {ta} and {tb}"
     elif name == "mv":
         msg = f"addmv input tensors must have the same dtype, but got {tb}, {ta}, and {tb}"
+    elif name == "addmm":
+        msg = f"mat1 and mat2 must have the same dtype, but got {ta} and {tb}"
     elif name == "bmm":
         msg = f"expected scalar type {ta} but found {tb}"
     else:
@@ -90,6 +92,58 @@ def _(ctx, grad):
     a, b = ctx.saved_tensors
     need_a, need_b = ctx.needs_input_grad
     return (grad.bmm(b.mT) if need_a else None), (a.mT.bmm(grad) if need_b else None)
+
+
+# beta * self + alpha * (mat1 @ mat2): the op behind a Linear layer on a batch (PyTorch's AddmmBackward0);
+# `self` (the bias) broadcasts and its gradient is summed back to its shape by the engine
+addmm_op = OpDef("addmm", inputs=("self", "mat1", "mat2"), type_rule="none", save=("mat1", "mat2"),
+                 save_if={"mat1": ("mat2",), "mat2": ("mat1",)})
+
+
+@addmm_op.impl
+def _(xp, bias, a, b, beta=1, alpha=1):
+    out = xp.matmul(a, b)
+    if alpha != 1:
+        out *= alpha
+    if beta == 0:  # PyTorch ignores `self` (even nan) when beta is 0
+        return out
+    out += bias if beta == 1 else bias * beta
+    return out
+
+
+@addmm_op.backward
+def _(ctx, grad):
+    a, b = ctx.saved_tensors
+    need_bias, need_a, need_b = ctx.needs_input_grad
+    alpha, beta = ctx.alpha, ctx.beta
+    g_bias = (grad if beta == 1 else grad * beta) if need_bias else None
+    g_a = g_b = None
+    if need_a:
+        g_a = grad.mm(b.t())
+        g_a = g_a if alpha == 1 else g_a * alpha
+    if need_b:
+        g_b = a.t().mm(grad)
+        g_b = g_b if alpha == 1 else g_b * alpha
+    return g_bias, g_a, g_b
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
+    """``beta * input + alpha * (mat1 @ mat2)`` with ``input`` broadcast to the product's shape."""
+    for x in (input, mat1, mat2):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"addmm(): argument must be Tensor, not {type(x).__name__}")
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mat1 must be a matrix, got {mat1.ndim}-D tensor" if mat1.ndim != 2
+                           else f"mat2 must be a matrix, got {mat2.ndim}-D tensor")
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
+                           f"{mat2.shape[0]}x{mat2.shape[1]})")
+    _same_dtype("addmm", mat1, mat2)
+    if input.dtype is not mat1.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {_TYPE_NAME[input.dtype.name]} and "
+                           f"{_TYPE_NAME[mat2.dtype.name]}")
+    broadcast_shapes(tuple(input.shape), (mat1.shape[0], mat2.shape[1]))
+    return addmm_op(input, mat1, mat2, beta=beta, alpha=alpha)
 
 
 def dot(input, other):  # noqa: A002
@@ -204,4 +258,4 @@ def _prod(shape):
     return r
 
 
-OPS = [dot_op, mv_op, mm_op, bmm_op]
+OPS = [dot_op, mv_op, mm_op, bmm_op, addmm_op]
