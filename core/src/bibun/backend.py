@@ -2,9 +2,29 @@
 
 A backend plugin calls ``register.backend(name=..., device_type=..., load=...)`` from its
 ``bibun_register_backends`` hook. ``load`` is called once, on first use, and returns a
-:class:`BackendImpl`-shaped object (array namespace, conversions, RNG). Nothing of the
-backend's array library is imported before that, so a GPU backend registers cleanly on a
-machine without a GPU.
+:class:`BackendImpl`-shaped object (array namespace, conversions, random generators).
+Nothing of the backend's array library is imported before that, so a GPU backend
+registers cleanly on a machine without a GPU.
+
+Random numbers come from generator objects the backend makes: ``impl.default_generator``
+(the stream ``bibun.manual_seed`` seeds and draws without ``generator=`` use) and
+``impl.new_generator()`` (a fresh one for each ``bibun.Generator``, seeded with
+67280421310721). A generator provides:
+
+- ``seed(seed)``: restart from a seed (an int in [0, 2**64)); ``initial_seed``: that seed;
+- ``get_state()`` / ``set_state(state)``: its whole state as a 1-D uint8 numpy array
+  (opaque bytes, backend-specific; ``set_state`` raises ``ValueError`` on a wrong size);
+- draws, each returning a new C-ordered backend array of ``shape`` and native ``dtype``:
+  ``rand(shape, dtype)``, ``randn(shape, dtype)``, ``randint(shape, dtype, low, high)``,
+  ``uniform(shape, dtype, low, high)``, ``normal(shape, dtype, mean, std, contiguous=True)``
+  (``contiguous=False``: the target is strided, for backends whose algorithm differs then),
+  ``random(shape, dtype, low=0, span=None)`` (``low + bits % span``, span up to 2**64;
+  ``None``: ``random_()``'s default range for the dtype), ``bernoulli(shape, dtype, p)``
+  (``p`` a python float or a backend array of ``shape``), ``exponential(shape, dtype, lambd)``,
+  ``randperm(n, dtype)``.
+
+The core checks arguments before calling these and writes the result into the target
+tensor in its memory order, so a draw never sees a strided or invalid target.
 """
 
 from __future__ import annotations
@@ -15,8 +35,8 @@ from .device import device as _device
 __all__ = ["Backend", "BackendUnavailable"]
 
 # What a loaded backend implementation must provide (checked at load, named in the error).
-REQUIRED = ("xp", "array_type", "dtypes", "asarray", "to_numpy", "from_numpy", "copy", "seed",
-            "rand", "randn", "randint", "is_contiguous")
+REQUIRED = ("xp", "array_type", "dtypes", "asarray", "to_numpy", "from_numpy", "copy", "default_generator",
+            "new_generator", "is_contiguous")
 
 
 class BackendUnavailable(RuntimeError):

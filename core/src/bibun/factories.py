@@ -1,5 +1,5 @@
 """Creating tensors: ``tensor`` ``zeros`` ``ones`` ``full`` ``empty`` ``arange`` ``linspace`` ``eye``
-``rand`` ``randn`` ``randint`` ``*_like`` ``from_numpy`` ``manual_seed``, and where they are placed.
+``rand`` ``randn`` ``randint`` ``randperm`` ``*_like`` ``from_numpy`` ``manual_seed``, and where they are placed.
 
 The target backend comes from the ``device`` argument, else the default device
 (``bibun.set_default_device``, or ``BIBUN_DEVICE`` / ``BIBUN_BACKEND`` read on first use).
@@ -18,8 +18,8 @@ from .tensor import Tensor
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "linspace", "eye",
            "rand", "randn", "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like",
-           "rand_like", "randn_like", "randint_like", "manual_seed", "seed", "initial_seed",
-           "set_default_device", "get_default_device"]
+           "rand_like", "randn_like", "randint_like", "manual_seed", "seed", "initial_seed", "get_rng_state",
+           "set_rng_state", "set_default_device", "get_default_device"]
 
 _FACTORY_GRAD_MESSAGE = "Only Tensors of floating point and complex dtype can require gradients"
 _default = {"device": None, "seed": 67280421310721}
@@ -60,7 +60,7 @@ def backend_for(device=None):
     if chosen is None:
         chosen = next((b for b in candidates if b.name == "numpy"), candidates[0])
     if chosen not in _seeded_backends:
-        chosen.impl.seed(_default["seed"])
+        chosen.impl.default_generator.seed(_default["seed"])
         _seeded_backends.add(chosen)
     return chosen
 
@@ -499,18 +499,17 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
 
 # ---------------------------------------------------------------------- random
 def manual_seed(seed):
-    """Seed every backend's generator (cpu draws then match PyTorch's ``rand``/``randn``/``randint``)."""
-    seed = int(seed)
-    if not -2**63 <= seed < 2**64:
-        raise ValueError("Overflow when unpacking long long")
-    seed &= 2**64 - 1  # PyTorch stores the seed as uint64: -1 becomes 2**64 - 1
+    """Seed every backend's default generator (cpu draws then match PyTorch's); returns the cpu one."""
+    from .generator import check_seed, default_generator
+    seed = check_seed(int(seed))
     _default["seed"] = seed
     for backend in list(_seeded_backends):
-        backend.impl.seed(seed)
-    return _Generator(seed)
+        backend.impl.default_generator.seed(seed)
+    return default_generator
 
 
 def seed():
+    """Seed every backend's default generator from a fresh nondeterministic value, and return it."""
     import random
     s = random.getrandbits(63)
     manual_seed(s)
@@ -518,44 +517,53 @@ def seed():
 
 
 def initial_seed():
-    return _default["seed"]
+    from .generator import default_generator
+    return default_generator.initial_seed()
 
 
-class _Generator:
-    """What ``manual_seed`` returns (PyTorch returns its generator); ``initial_seed()`` only."""
-
-    def __init__(self, s):
-        self._seed = s
-
-    def initial_seed(self):
-        return self._seed
+def get_rng_state():
+    """The cpu default generator's state, a uint8 tensor."""
+    from .generator import default_generator
+    return default_generator.get_state()
 
 
-def _random(kind, size, dtype, device, requires_grad, **kw):
+def set_rng_state(new_state):
+    from .generator import default_generator
+    default_generator.set_state(new_state)
+
+
+def _random(kind, size, dtype, device, requires_grad, generator=None, **kw):
+    from .generator import generator_state
     backend = backend_for(device)
     d = dtype or _dt.get_default_dtype()
     if kind != "randint" and not d.is_floating_point:
         kernel = "check_uniform_bounds" if kind == "rand" else "normal_kernel_cpu"
         raise NotImplementedError(f'"{kernel}" not implemented for \'{d._legacy[:-len("Tensor")]}\'')
-    arr = getattr(backend.impl, kind)(size, backend.native_dtype(d), **kw)
+    if requires_grad and not d.is_floating_point:
+        raise RuntimeError(_FACTORY_GRAD_MESSAGE)
+    rng = generator_state(backend, generator, kind)
+    arr = getattr(rng, kind)(size, backend.native_dtype(d), **kw)
     return _finish(arr, backend, requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform on [0, 1); on the cpu the same numbers as PyTorch's after the same ``manual_seed``."""
-    return _random("rand", _varargs_size(size, "rand"), dtype, device, requires_grad)
+    return _random("rand", _varargs_size(size, "rand"), dtype, device, requires_grad, generator)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal; on the cpu the same numbers as PyTorch's x86 builds after the same ``manual_seed``."""
-    return _random("randn", _varargs_size(size, "randn"), dtype, device, requires_grad)
+    return _random("randn", _varargs_size(size, "randn"), dtype, device, requires_grad, generator)
 
 
-def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad=False, generator=None):
-    """Integers uniform on [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+def randint(low=None, high=None, size=None, *, dtype=None, device=None, requires_grad=False, generator=None):
+    """Integers uniform on [low, high): ``randint(high, size)``, ``randint(low, high, size)`` or
+    ``randint(high=h, size=s)``."""
     position = 3
     if size is None:  # randint(high, size)
         low, high, size, position = 0, low, high, 2
+    elif low is None:
+        low = 0
     size = _shape_arg(size, "randint", position)
     low, high = (_scalar_value(v) for v in (low, high))
     for name, v in (("low", low), ("high", high)):
@@ -564,27 +572,58 @@ def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad
     low, high = low.__index__(), high.__index__()
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    return _random("randint", size, dtype or _dt.int64, device, requires_grad, low=low, high=high)
+    from .ops.random_fill import check_random_range
+    check_random_range(dtype or _dt.int64, low, high - 1, stacklevel=3)
+    return _random("randint", size, dtype or _dt.int64, device, requires_grad, generator, low=low, high=high)
 
 
-def randperm(n, *, dtype=None, device=None, requires_grad=False, generator=None):
-    keys = rand(n, dtype=_dt.float64, device=device)
-    return keys.argsort().to(dtype or _dt.int64)
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A random permutation of ``0..n-1``; on the cpu PyTorch's after the same seed (its shuffle, its draws)."""
+    from .generator import generator_state
+    if not hasattr(n, "__index__") or isinstance(n, bool):
+        raise TypeError(f"randperm(): argument 'n' (position 1) must be int, not {type(n).__name__}")
+    n = n.__index__()
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    d = dtype or _dt.int64
+    if requires_grad and not d.is_floating_point:
+        raise RuntimeError(_FACTORY_GRAD_MESSAGE)
+    if d is _dt.bool_:
+        raise NotImplementedError('"randperm" not implemented for \'Bool\'')
+    _check_randperm_range(n, d)
+    backend = backend_for(device)
+    rng = generator_state(backend, generator, "randperm")
+    return _finish(rng.randperm(n, backend.native_dtype(d)), backend, requires_grad)
 
 
-def rand_like(input, *, dtype=None, device=None, requires_grad=False):  # noqa: A002
+def _check_randperm_range(n, d):
+    """PyTorch's refusal of an ``n`` whose values the dtype cannot hold exactly."""
+    import numpy as np
+    if d.is_floating_point:
+        limit = 2 ** (np.finfo(d.numpy_name).nmant + 1) + 1
+        if n > limit:
+            raise RuntimeError(f"n cannot be greater than {limit} for {d._legacy[:-len('Tensor')]} type.")
+    elif n - 1 > int(np.iinfo(d.numpy_name).max):
+        ctype = {"int32": "int", "int64": "int64_t"}.get(d.name, d.name + "_t")
+        raise RuntimeError(f"value cannot be converted to type {ctype} without overflow")
+
+
+def rand_like(input, *, dtype=None, device=None, requires_grad=False, generator=None,  # noqa: A002
+              memory_format=None):
     s, d, dev = _like(input, dtype, device)
-    return rand(s, dtype=d, device=dev, requires_grad=requires_grad)
+    return rand(s, dtype=d, device=dev, requires_grad=requires_grad, generator=generator)
 
 
-def randn_like(input, *, dtype=None, device=None, requires_grad=False):  # noqa: A002
+def randn_like(input, *, dtype=None, device=None, requires_grad=False, generator=None,  # noqa: A002
+               memory_format=None):
     s, d, dev = _like(input, dtype, device)
-    return randn(s, dtype=d, device=dev, requires_grad=requires_grad)
+    return randn(s, dtype=d, device=dev, requires_grad=requires_grad, generator=generator)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False):  # noqa: A002
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False,  # noqa: A002
+                 generator=None, memory_format=None):
     """``randint_like(input, high)`` or ``randint_like(input, low, high)``."""
     if high is None:
         low, high = 0, low
     s, d, dev = _like(input, dtype, device)
-    return randint(low, high, s, dtype=d, device=dev, requires_grad=requires_grad)
+    return randint(low, high, s, dtype=d, device=dev, requires_grad=requires_grad, generator=generator)

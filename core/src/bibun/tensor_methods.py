@@ -13,6 +13,8 @@ from .ops import activation as _act
 from .ops import arithmetic as _ar
 from .ops import indexing as _ix
 from .ops import linalg as _la
+from .ops import pointwise as _pw
+from .ops import random_fill as _rf
 from .ops import reduction as _red
 from .ops import shape as _sh
 from .ops import unary as _un
@@ -432,6 +434,9 @@ METHODS = {
     "sqrt_": _unary_inplace(_un.sqrt, "sqrt_"), "abs_": _unary_inplace(_un.abs_, "abs_"),
     "neg_": _unary_inplace(_neg, "neg_"), "relu_": _unary_inplace(_act.relu, "relu_"),
     "sigmoid_": _unary_inplace(_act.sigmoid, "sigmoid_"), "tanh_": _unary_inplace(_act.tanh, "tanh_"),
+    # random fills (PyTorch's cpu streams after the same seed)
+    "uniform_": _rf.uniform_, "normal_": _rf.normal_, "random_": _rf.random_, "bernoulli_": _rf.bernoulli_,
+    "exponential_": _rf.exponential_, "bernoulli": _rf.tensor_bernoulli,
     # conversion and construction
     "to": _to, "float": _type_conv(_dt.float32), "double": _type_conv(_dt.float64), "half": _type_conv(_dt.float16),
     "long": _type_conv(_dt.int64), "int": _type_conv(_dt.int32), "short": _type_conv(_dt.int16),
@@ -441,6 +446,12 @@ METHODS = {
     "new_empty": _new_tensor_factory("empty"), "new_full": _new_full, "new_tensor": _new_tensor,
 }
 
+
+# ---------------------------------------------------------------------- fused pointwise ops (bibun.optim's helper)
+METHODS.update({
+    "addcmul": _pw.addcmul, "addcmul_": _pw.addcmul_, "addcdiv": _pw.addcdiv, "addcdiv_": _pw.addcdiv_,
+    "lerp": _pw.lerp, "lerp_": _pw.lerp_,
+})
 
 def install():
     for name, fn in METHODS.items():
