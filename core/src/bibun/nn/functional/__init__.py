@@ -1,0 +1,26 @@
+"""``bibun.nn.functional``: the layers as functions, re-exported from one file per family.
+
+Where is what: activations in ``activation.py``, ``linear`` in ``linear.py``, convolutions in
+``conv.py``, pooling in ``pooling.py``, ``pad`` in ``padding.py``, losses in ``loss.py``,
+normalisation in ``normalization.py``, ``embedding``/``one_hot`` in ``sparse.py``, dropout
+in ``dropout.py``. The ops behind them (and their gradients) live in ``bibun/ops/``.
+"""
+
+from importlib import import_module as _import
+
+_FAMILIES = ("activation", "conv", "dropout", "linear", "loss", "normalization", "padding", "pooling", "sparse")
+# the modules by name, before `import *` rebinds names such as `linear` and `dropout` to functions
+_modules = [_import(f"{__name__}.{family}") for family in _FAMILIES]
+
+from .activation import *  # noqa: F403
+from .conv import *  # noqa: F403
+from .dropout import *  # noqa: F403
+from .linear import *  # noqa: F403
+from .loss import *  # noqa: F403
+from .normalization import *  # noqa: F403
+from .padding import *  # noqa: F403
+from .pooling import *  # noqa: F403
+from .sparse import *  # noqa: F403
+
+__all__ = [name for m in _modules for name in m.__all__]
+del _import, _modules
