@@ -152,11 +152,78 @@ def test_linear_regression_training_by_hand(data):
     assert f"loss={loss}" .startswith("loss=0.50624")
 
 
+def test_linear_regression_with_optim_sgd_equals_the_hand_written_update(data):
+    """Tutorial 2's last step: optim.SGD in place of the hand-written update, same printed numbers."""
+    x, y = data
+    param_w = torch.tensor([1.0], requires_grad=True)
+    param_b = torch.tensor([0.0], requires_grad=True)
+    optimizer = torch.optim.SGD([param_w, param_b], lr=0.01)
+    logged = {}
+    for epoch in range(1, 301):
+        y_p = param_w * x + param_b
+        loss = torch.mean((y_p - y) ** 2)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if epoch % 10 == 0:
+            logged[epoch] = (loss.item(), param_w.item(), param_b.item())
+    # the tutorial's printed numbers for the optim.SGD version
+    assert logged[10] == pytest.approx((52.31643295288086, 3.4754106998443604, 1.6848385334014893), abs=1e-6)
+    assert logged[20] == pytest.approx((23.30513572692871, 4.616385459899902, 2.8110601902008057), abs=1e-6)
+    assert logged[300] == pytest.approx((0.5062416791915894, 4.625252723693848, 7.377382755279541), abs=1e-6)
+    assert param_w.is_leaf and param_w.grad is not None
+
+
+def test_nn_linear_mse_sgd_training_loop():
+    """Tutorial 1's closing example; the numbers are PyTorch's after the same manual_seed(0)."""
+    import bibun.nn as nn
+    torch.manual_seed(0)
+    model = nn.Linear(1, 1)
+    assert repr(model) == "Linear(in_features=1, out_features=1, bias=True)"
+    assert f"{model.weight.item():.4f} {model.bias.item():.4f}" == "-0.0075 0.5364"
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.MSELoss()
+    assert repr(loss_fn) == "MSELoss()"
+    x = torch.tensor([[1.0], [2.0], [3.0]])
+    y = torch.tensor([[2.0], [4.0], [6.0]])
+    losses = []
+    for epoch in range(100):  # noqa: B007 (the tutorial's own loop)
+        optimizer.zero_grad()
+        pred = model(x)
+        loss = loss_fn(pred, y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert type(loss.grad_fn).__name__ == "MseLossBackward0"
+    assert type(pred.grad_fn).__name__ == "AddmmBackward0"
+    assert losses[:3] == pytest.approx([14.786839485168457, 11.729758262634277, 9.313098907470703], rel=1e-6)
+    assert f"weight: {model.weight.item():.3f}, bias: {model.bias.item():.3f}" == "weight: 1.589, bias: 0.935"
+    assert model.weight.item() == pytest.approx(1.5886974334716797, abs=1e-6)
+    assert model.bias.item() == pytest.approx(0.9349558353424072, abs=1e-6)
+    assert loss.item() == pytest.approx(0.12600760161876678, abs=1e-6)
+
+
+def test_inference_under_no_grad_builds_no_graph():
+    """Tutorial 1: `with torch.no_grad(): output = model(x)` builds no graph."""
+    import bibun.nn as nn
+    model = nn.Linear(10, 1)
+    x = torch.randn(5, 10)
+    output = model(x)
+    assert output.requires_grad and type(output.grad_fn).__name__ == "AddmmBackward0"
+    with torch.no_grad():
+        output = model(x)
+    assert not output.requires_grad and output.grad_fn is None
+
+
 def test_demo_runs_and_prints_the_tutorials(capsys):
     from bibun.__main__ import main
-    assert main(["demo"]) == 0
+    torch.manual_seed(67280421310721)  # the state a fresh process starts from; earlier tests drew numbers
+    assert main(["demo", "--tutorials-only"]) == 0
     out = capsys.readouterr().out
     for expected in ("tensor(8.)", "tensor(137.6195, grad_fn=<MeanBackward0>)", "tensor([-33.8909]) tensor([-20.4400])",
                      "(tensor([-1.5000]), tensor([-1.5000]))",
-                     "Epoch 300: loss=0.5062416791915894, param_w=4.625252723693848, param_b=7.377382755279541"):
+                     "Epoch 300: loss=0.5062416791915894, param_w=4.625252723693848, param_b=7.377382755279541",
+                     "== the same regression with optim.SGD ==",
+                     # unseeded, bibun starts from its fixed default seed; PyTorch seeded with it prints this too
+                     "weight: 1.470, bias: 1.205"):
         assert expected in out

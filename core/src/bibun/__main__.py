@@ -4,7 +4,7 @@
     bibun backends          every backend: device type, availability, where it came from
     bibun ops [--backend B] every op: its graph node and which kernel runs it on each backend
     bibun plugins [--json]  every plugin: distribution, version, status, what it registered
-    bibun demo              replay the two tutorials bibun starts from
+    bibun demo              replay the two tutorials, then train on handwritten digits
 
 The listings work even when plugins fail to load: failures are shown, not raised.
 """
@@ -110,7 +110,9 @@ def main(argv=None):
     p = sub.add_parser("plugins", help="plugins, their status and what they registered")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_plugins)
-    p = sub.add_parser("demo", help="replay the two tutorials bibun starts from")
+    p = sub.add_parser("demo", help="replay the two tutorials, then train a CNN and an MLP on handwritten digits")
+    from .demo import add_arguments
+    add_arguments(p)
     p.set_defaults(fn=cmd_demo)
     args = parser.parse_args(argv)
     if not getattr(args, "fn", None):

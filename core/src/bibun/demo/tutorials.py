@@ -1,4 +1,4 @@
-"""``python -m bibun demo``: the computations of the two tutorials bibun starts from, printed.
+"""The computations of the two tutorials bibun starts from, printed (part one of the demo).
 
 Every statement is the tutorial's own, run through ``import bibun as torch``; the
 output matches what PyTorch prints for the same code.
@@ -114,11 +114,59 @@ def backprop_and_sgd(torch, np, out=print, epochs=300):
     return param_w, param_b, loss
 
 
-def main(args=None):
-    import numpy as np
+def nn_training_loop(torch, out=print):
+    """Tutorial 1's closing example: nn.Linear, nn.MSELoss and optim.SGD learn y = 2x."""
+    out("== nn.Linear + nn.MSELoss + optim.SGD ==")
+    import bibun.nn as nn
+    model = nn.Linear(1, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.MSELoss()
+    x = torch.tensor([[1.0], [2.0], [3.0]])
+    y = torch.tensor([[2.0], [4.0], [6.0]])
+    for epoch in range(100):  # noqa: B007 (the tutorial's own loop)
+        optimizer.zero_grad()
+        pred = model(x)
+        loss = loss_fn(pred, y)
+        loss.backward()
+        optimizer.step()
+    out(f"weight: {model.weight.item():.3f}, bias: {model.bias.item():.3f}")
+    return model, loss
 
-    import bibun as torch
-    autograd_basics(torch)
-    print()
-    backprop_and_sgd(torch, np)
-    return 0
+
+def sgd_with_optim(torch, x, y, out=print, epochs=300):
+    """Tutorial 2's last step: the hand-written update replaced by optim.SGD gives the same numbers."""
+    out("== the same regression with optim.SGD ==")
+    param_w = torch.tensor([1.0], requires_grad=True)
+    param_b = torch.tensor([0.0], requires_grad=True)
+    optimizer = torch.optim.SGD([param_w, param_b], lr=0.01)
+    warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True")
+    for epoch in range(1, epochs + 1):
+        y_p = param_w * x + param_b
+        loss = torch.mean((y_p - y) ** 2)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if epoch % 10 == 0 and (epoch <= 20 or epoch == epochs):
+            out(f"Epoch {epoch}: loss={loss}, param_w={float(param_w)}, param_b={float(param_b)}")
+    return param_w, param_b, loss
+
+
+def run_all(torch, np, out=print):
+    autograd_basics(torch, out)
+    out()
+    x, y = tutorial_data(torch, np)
+    backprop_and_sgd(torch, np, out)
+    out()
+    sgd_with_optim(torch, x, y, out)
+    out()
+    nn_training_loop(torch, out)
+
+
+def tutorial_data(torch, np):
+    """Tutorial 2's data set, drawn again from the same numpy seed."""
+    rng_state = np.random.get_state()
+    np.random.seed(42)
+    x_array = np.array([-1.5, -1.0, -0.1, 0.9, 1.8, 2.2, 3.1])
+    y_array = 4.5 * x_array + 7.0 + np.random.normal(size=x_array.shape[0])
+    np.random.set_state(rng_state)
+    return torch.tensor(x_array).float(), torch.tensor(y_array).float()
