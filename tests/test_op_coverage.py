@@ -8,6 +8,8 @@ the registry without a gradcheck case fails this test.
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import test_indexing
@@ -59,6 +61,7 @@ EXTRA = [
     ("index_select", lambda a: a.index_select(1, _i(2, 0, 2)), [(2, 3)]),
     ("index_add", lambda a, b: a.index_add(1, _i(1, 1), b, alpha=1.5), [(2, 3), (2, 2)]),
     ("inplace_on_view", lambda a, b: _mul_through_view(a, b), [(2, 3), (3,)]),
+    ("addmm", lambda b, m1, m2: bibun.addmm(b, m1, m2, beta=0.5, alpha=2.0), [(3,), (2, 4), (4, 3)]),
 ]
 
 
@@ -109,8 +112,17 @@ def _exercise(fn, inputs):
     return found | _ops_in_graph([g for g in grads if g is not None])
 
 
+# test modules of the nn ops; each defines GRADCHECK_CASES = [(id, fn, input shapes, kind)], with
+# inputs made by test_ops_gradcheck._inputs(id, shapes, kind, device), and gradchecks them itself
+NN_CASE_MODULES = ("test_nn_conv_pool", "test_nn_losses", "test_nn_layers", "test_optim",
+                   "test_random_fill")
+
+
 def _covered():
     found = set()
+    for module in NN_CASE_MODULES:
+        for name, fn, shapes, kind in importlib.import_module(module).GRADCHECK_CASES:
+            found |= _exercise(fn, cases._inputs(name, shapes, kind, "cpu"))
     for name, fn, shapes, kind, _ in cases.CASES:
         found |= _exercise(fn, cases._inputs(name, shapes, kind, "cpu"))
     for name, fn in cases.SELECTION:
