@@ -1,4 +1,4 @@
-"""bibun benchmarks: per-op overhead, an MLP training step, and import time, side by side.
+"""bibun benchmarks: per-op overhead, an MLP and a small-CNN training step, and import time, side by side.
 
 Compares bibun with the same computation written by hand in numpy (the floor for a numpy
 backend) and with PyTorch CPU when it is installed. Prints one table; run
@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover - depends on the machine
 CHAIN = 1000
 MLP = (784, 512, 512, 10)
 BATCH = 128
+CNN_BATCH = 32  # 1x28x28 -> conv(8, 3x3) relu maxpool2 -> conv(16, 3x3) relu maxpool2 -> linear(784, 10)
 
 
 def median_time(fn, repeats, warmup=2):
@@ -144,6 +145,167 @@ def make_mlp_numpy(params, x, y):
     return step
 
 
+# ---------------------------------------------------------------------- small-CNN training step
+def _cnn_init(rng):
+    """conv1 (8,1,3,3) + bias, conv2 (16,8,3,3) + bias, linear (10, 784) + bias, as PyTorch lays them out."""
+    shapes = [(8, 1, 3, 3), (8,), (16, 8, 3, 3), (16,), (10, 16 * 7 * 7), (10,)]
+    fans = [9, 9, 72, 72, 784, 784]
+    params = [rng.uniform(-1 / np.sqrt(f), 1 / np.sqrt(f), s).astype(np.float32) for s, f in zip(shapes, fans)]
+    x = rng.standard_normal((CNN_BATCH, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, CNN_BATCH)
+    return params, x, y
+
+
+def make_cnn(lib, params, x, y):
+    """One SGD step of the small CNN with ``lib``'s functional layers (bibun or torch)."""
+    F = lib.nn.functional  # noqa: N806
+    ps = [lib.tensor(p, requires_grad=True) for p in params]
+    xt, yt = lib.tensor(x), lib.tensor(y)
+
+    def loss_of():
+        w1, b1, w2, b2, w3, b3 = ps
+        h = F.max_pool2d(F.relu(F.conv2d(xt, w1, b1, padding=1)), 2)
+        h = F.max_pool2d(F.relu(F.conv2d(h, w2, b2, padding=1)), 2)
+        return F.cross_entropy(F.linear(h.flatten(1), w3, b3), yt)
+
+    def step():
+        loss = loss_of()
+        for p in ps:
+            p.grad = None
+        loss.backward()
+        with lib.no_grad():
+            for p in ps:
+                p -= 0.01 * p.grad
+    step.params, step.loss_of = ps, loss_of
+    return step
+
+
+def _np_conv(x, w, b):
+    """3x3 convolution, stride 1, padding 1, as im2col + matmul; returns the output and the columns."""
+    n, c, h, wd = x.shape
+    xp = np.zeros((n, c, h + 2, wd + 2), dtype=x.dtype)
+    xp[:, :, 1:-1, 1:-1] = x
+    s = xp.strides
+    cols = np.lib.stride_tricks.as_strided(xp, (n, c, 3, 3, h, wd), (s[0], s[1], s[2], s[3], s[2], s[3]))
+    cols = cols.reshape(n, c * 9, h * wd)
+    out = np.matmul(w.reshape(w.shape[0], -1), cols) + b[:, None]
+    return out.reshape(n, w.shape[0], h, wd), cols
+
+
+def _np_conv_backward(g, cols, w, x_shape, need_input):
+    n, o, h, wd = g.shape
+    g3 = g.reshape(n, o, h * wd)
+    gw = np.matmul(g3, cols.transpose(0, 2, 1)).sum(0).reshape(w.shape)
+    gb = g3.sum((0, 2))
+    if not need_input:
+        return None, gw, gb
+    c = x_shape[1]
+    gcols = np.matmul(np.ascontiguousarray(w.reshape(o, -1).T), g3).reshape(n, c, 3, 3, h, wd)
+    gx = np.zeros((n, c, h + 2, wd + 2), dtype=g.dtype)  # col2im: each offset adds its columns back
+    for i in range(3):
+        for j in range(3):
+            gx[:, :, i:i + h, j:j + wd] += gcols[:, :, i, j]
+    return gx[:, :, 1:-1, 1:-1], gw, gb
+
+
+def _np_maxpool(x):
+    """2x2 max pooling; returns the output and the flat index (within each H*W plane) of each max,
+    the first one where values tie."""
+    n, c, h, w = x.shape
+    rows = np.ascontiguousarray(x.reshape(n, c, h // 2, 2, w // 2, 2).transpose(3, 5, 0, 1, 2, 4))
+    rows = rows.reshape(4, n, c, h // 2, w // 2)
+    m = rows.max(0)
+    missing = rows[0] != m
+    loc = missing.astype(np.int8)
+    for q in (1, 2):
+        missing &= rows[q] != m
+        loc += missing
+    corner = (np.arange(h // 2)[:, None] * 2 * w + np.arange(w // 2) * 2)  # each window's first position
+    return m, corner + np.array([0, 1, w, w + 1])[loc]
+
+
+def _np_maxpool_backward(g, index, x_shape):
+    """Each max's gradient written at its input position (windows are disjoint: no position twice)."""
+    n, c, h, w = x_shape
+    gx = np.zeros(n * c * h * w, dtype=g.dtype)
+    gx[(index + np.arange(n * c).reshape(n, c, 1, 1) * (h * w)).ravel()] = g.ravel()
+    return gx.reshape(x_shape)
+
+
+def make_cnn_numpy(params, x, y):
+    """The same step by hand in numpy (im2col forward and backward): the floor for a numpy backend."""
+    ps = [p.copy() for p in params]
+    rows = np.arange(CNN_BATCH)
+
+    def grads():
+        w1, b1, w2, b2, w3, b3 = ps
+        z1, cols1 = _np_conv(x, w1, b1)
+        p1, loc1 = _np_maxpool(np.maximum(z1, 0))
+        z2, cols2 = _np_conv(p1, w2, b2)
+        p2, loc2 = _np_maxpool(np.maximum(z2, 0))
+        flat = p2.reshape(CNN_BATCH, -1)
+        logits = flat @ w3.T + b3
+        m = logits.max(1, keepdims=True)
+        logp = logits - (np.log(np.exp(logits - m).sum(1, keepdims=True)) + m)
+        loss = -logp[rows, y].mean()
+        g = np.exp(logp)
+        g[rows, y] -= 1
+        g /= CNN_BATCH
+        gw3, gb3 = g.T @ flat, g.sum(0)
+        g = (g @ w3).reshape(p2.shape)
+        g = _np_maxpool_backward(g, loc2, z2.shape) * (z2 > 0)
+        g, gw2, gb2 = _np_conv_backward(g, cols2, w2, p1.shape, True)
+        g = _np_maxpool_backward(g, loc1, z1.shape) * (z1 > 0)
+        _, gw1, gb1 = _np_conv_backward(g, cols1, w1, x.shape, False)
+        return loss, [gw1, gb1, gw2, gb2, gw3, gb3]
+
+    def step():
+        _, gs = grads()
+        for p, gp in zip(ps, gs):
+            p -= np.float32(0.01) * gp
+    step.grads = grads
+    return step
+
+
+def _conv_init(rng):
+    """The CNN's second convolution alone: input (32, 8, 14, 14), weight (16, 8, 3, 3), an output gradient."""
+    x = rng.standard_normal((CNN_BATCH, 8, 14, 14)).astype(np.float32)
+    w = rng.uniform(-1 / np.sqrt(72), 1 / np.sqrt(72), (16, 8, 3, 3)).astype(np.float32)
+    b = rng.uniform(-1 / np.sqrt(72), 1 / np.sqrt(72), 16).astype(np.float32)
+    g = rng.standard_normal((CNN_BATCH, 16, 14, 14)).astype(np.float32)
+    return x, w, b, g
+
+
+def make_conv(lib, x, w, b, g):
+    """One conv2d forward and backward (gradients of input, weight and bias) with ``lib``."""
+    xt, wt, bt = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+    gt = lib.tensor(g)
+
+    def step():
+        for t in (xt, wt, bt):
+            t.grad = None
+        lib.nn.functional.conv2d(xt, wt, bt, padding=1).backward(gt)
+    return step
+
+
+def make_conv_numpy(x, w, b, g):
+    def step():
+        _, cols = _np_conv(x, w, b)
+        _np_conv_backward(g, cols, w, x.shape, True)
+    return step
+
+
+def check_cnn_numpy(params, x, y):
+    """The hand-written gradients agree with bibun's autograd (run once, before timing)."""
+    loss_b = make_cnn(bibun, params, x, y)
+    loss = loss_b.loss_of()
+    loss.backward()
+    loss_n, grads = make_cnn_numpy(params, x, y).grads()
+    assert abs(loss.item() - loss_n) < 1e-5, (loss.item(), loss_n)
+    for p, g in zip(loss_b.params, grads):
+        np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-3, atol=1e-5)
+
+
 # ---------------------------------------------------------------------- import time
 def _fresh_process_time(code, repeats):
     """Median time reported by ``code`` in fresh interpreters, with bytecode caching allowed
@@ -186,6 +348,19 @@ def main(argv=None):
     t = compare({"b": make_mlp(bibun, params, x, y), "n": make_mlp_numpy(params, x, y)}, reps * 6)
     t_t = median_time(make_mlp(torch, params, x, y), reps * 3) if torch else None
     rows.append((f"MLP {'-'.join(map(str, MLP))} step, batch {BATCH}", "ms/step", t["b"] * 1e3, t["n"] * 1e3,
+                 t_t * 1e3 if torch else None))
+
+    conv = _conv_init(np.random.default_rng(0))
+    t = compare({"b": make_conv(bibun, *conv), "n": make_conv_numpy(*conv)}, reps * 4)
+    t_t = median_time(make_conv(torch, *conv), reps * 2) if torch else None
+    rows.append(("conv2d 8->16 3x3 fwd+bwd, 32x8x14x14", "ms", t["b"] * 1e3, t["n"] * 1e3,
+                 t_t * 1e3 if torch else None))
+
+    params, x, y = _cnn_init(np.random.default_rng(0))
+    check_cnn_numpy(params, x, y)
+    t = compare({"b": make_cnn(bibun, params, x, y), "n": make_cnn_numpy(params, x, y)}, reps * 2)
+    t_t = median_time(make_cnn(torch, params, x, y), reps) if torch else None
+    rows.append((f"CNN step, batch {CNN_BATCH}, 1x28x28", "ms/step", t["b"] * 1e3, t["n"] * 1e3,
                  t_t * 1e3 if torch else None))
 
     ireps = 5 if args.quick else 11
