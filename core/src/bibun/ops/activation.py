@@ -167,11 +167,16 @@ def _check_float(x, kernel):
         raise NotImplementedError(f'"{kernel}" not implemented for \'{_TYPE_NAME[x.dtype.name]}\'')
 
 
-def _inplace(x, name, make):
-    """Write ``make()`` into ``x``: PyTorch's in-place checks run first, so a refused call writes nothing."""
-    check_inplace_allowed(x, name)
-    write_into(x, make(), name)
-    return x
+def _apply(op, input, inplace, inplace_name, inplace_op=None, **attrs):  # noqa: A002
+    """``op(input, **attrs)``; with ``inplace``, the result of ``inplace_op`` (default ``op``) written into ``input``.
+
+    PyTorch's in-place checks run before the op, so a refused in-place call writes nothing.
+    """
+    if not inplace:
+        return op(input, **attrs)
+    check_inplace_allowed(input, inplace_name)
+    write_into(input, (inplace_op or op)(input, **attrs), inplace_name)
+    return input
 
 
 def _where(cond, a, b):
@@ -215,10 +220,7 @@ def _(ctx, grad):
 def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
     """x where x > 0, else ``negative_slope * x``."""
     _check_float(input, "leaky_relu_cpu")
-    if inplace:
-        return _inplace(input, "leaky_relu_",
-                        lambda: leaky_relu_inplace_op(input, negative_slope=negative_slope))
-    return leaky_relu_op(input, negative_slope=negative_slope)
+    return _apply(leaky_relu_op, input, inplace, "leaky_relu_", leaky_relu_inplace_op, negative_slope=negative_slope)
 
 
 # ---------------------------------------------------------------------- hardtanh, relu6
@@ -242,9 +244,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
         raise ValueError("min_val cannot be greater than max_val")
     if not input.is_floating_point():  # integer input keeps its dtype: integer bounds
         min_val, max_val = int(min_val), int(max_val)
-    if inplace:
-        return _inplace(input, "hardtanh_", lambda: hardtanh_op(input, min_val=min_val, max_val=max_val))
-    return hardtanh_op(input, min_val=min_val, max_val=max_val)
+    return _apply(hardtanh_op, input, inplace, "hardtanh_", min_val=min_val, max_val=max_val)
 
 
 def relu6(input, inplace=False):  # noqa: A002
@@ -372,10 +372,7 @@ celu_inplace_op.backward(_elu_backward(from_result=True, celu=True))
 
 def _elu_family(op, inplace_op, name, input, alpha, scale, input_scale, inplace):  # noqa: A002
     _check_float(input, "elu_cpu")
-    attrs = {"alpha": alpha, "scale": scale, "input_scale": input_scale}
-    if inplace:
-        return _inplace(input, name, lambda: inplace_op(input, **attrs))
-    return op(input, **attrs)
+    return _apply(op, input, inplace, name, inplace_op, alpha=alpha, scale=scale, input_scale=input_scale)
 
 
 def elu(input, alpha=1.0, inplace=False):  # noqa: A002
@@ -414,9 +411,7 @@ def _(ctx, grad):
 def silu(input, inplace=False):  # noqa: A002
     """x * sigmoid(x)."""
     _check_float(input, "silu_cpu")
-    if inplace:
-        return _inplace(input, "silu_", lambda: silu_op(input))
-    return silu_op(input)
+    return _apply(silu_op, input, inplace, "silu_")
 
 
 softplus_op = OpDef("softplus", type_rule="none", save=("self",))
@@ -460,9 +455,7 @@ def _(ctx, grad):
 def mish(input, inplace=False):  # noqa: A002
     """x * tanh(softplus(x))."""
     _check_float(input, "mish_cpu")
-    if inplace:
-        return _inplace(input, "mish_", lambda: mish_op(input))
-    return mish_op(input)
+    return _apply(mish_op, input, inplace, "mish_")
 
 
 log_sigmoid_op = OpDef("log_sigmoid", type_rule="none", save=("self",))
@@ -505,9 +498,7 @@ def _(ctx, grad):
 def hardsigmoid(input, inplace=False):  # noqa: A002
     """relu6(x + 3) / 6."""
     _check_float(input, "hardsigmoid_cpu")
-    if inplace:
-        return _inplace(input, "hardsigmoid_", lambda: hardsigmoid_op(input))
-    return hardsigmoid_op(input)
+    return _apply(hardsigmoid_op, input, inplace, "hardsigmoid_")
 
 
 hardswish_op = OpDef("hardswish", type_rule="none", save=("self",))
@@ -527,9 +518,7 @@ def _(ctx, grad):
 def hardswish(input, inplace=False):  # noqa: A002
     """x * relu6(x + 3) / 6."""
     _check_float(input, "hardswish_cpu")
-    if inplace:
-        return _inplace(input, "hardswish_", lambda: hardswish_op(input))
-    return hardswish_op(input)
+    return _apply(hardswish_op, input, inplace, "hardswish_")
 
 
 # ---------------------------------------------------------------------- threshold
@@ -549,9 +538,7 @@ def _(ctx, grad):
 
 def threshold(input, threshold, value, inplace=False):  # noqa: A002
     """x where x > threshold, else ``value``."""
-    if inplace:
-        return _inplace(input, "threshold_", lambda: threshold_op(input, threshold=threshold, value=value))
-    return threshold_op(input, threshold=threshold, value=value)
+    return _apply(threshold_op, input, inplace, "threshold_", threshold=threshold, value=value)
 
 
 # ---------------------------------------------------------------------- prelu

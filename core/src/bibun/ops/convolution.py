@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import warnings
 
 from ..dispatch.opdef import OpDef
@@ -31,30 +32,27 @@ def conv_output_size(size, kernel, stride, padding, dilation):
                  for s, k, t, p, d in zip(size, kernel, stride, padding, dilation))
 
 
-def _prod(xs):
-    out = 1
-    for x in xs:
-        out *= x
-    return out
-
-
 # ---------------------------------------------------------------------- kernels (xp only)
-def _padded(xp, x, padding):
-    """``x`` with ``padding`` zeros on both sides of each trailing dim."""
-    if not any(padding):
-        return x
+def pad_array(xp, x, padding, extent=None, fill=0):
+    """``x`` at offset ``padding`` in an array filled with ``fill`` whose trailing dims have length ``extent``.
+
+    ``extent`` defaults to ``padding`` on both sides of each trailing dim (pooling in ceil mode
+    asks for more on the right); ``x`` itself comes back when that adds nothing.
+    """
     nd = len(padding)
-    lead = x.shape[:x.ndim - nd]
-    shape = lead + tuple(s + 2 * p for s, p in zip(x.shape[-nd:], padding))
-    buf = xp.zeros(shape, dtype=x.dtype)
-    buf[(Ellipsis,) + tuple(slice(p, p + s) for p, s in zip(padding, x.shape[-nd:]))] = x
+    lead, size = x.shape[:x.ndim - nd], x.shape[x.ndim - nd:]
+    extent = tuple(s + 2 * p for s, p in zip(size, padding)) if extent is None else tuple(extent)
+    if extent == tuple(size):
+        return x
+    buf = xp.full(lead + extent, fill, dtype=x.dtype)
+    buf[(Ellipsis,) + tuple(slice(p, p + s) for p, s in zip(padding, size))] = x
     return buf
 
 
 def windows(xp, x, kernel, stride, padding, dilation, out):
     """A strided view of padded ``x`` (..., *S) as (..., *kernel, *out): element [..., k, o] is
     x_padded[..., o * stride + k * dilation]. No copy beyond the padding."""
-    x = _padded(xp, x, padding)
+    x = pad_array(xp, x, padding)
     nd = len(kernel)
     st = x.strides
     sp = st[-nd:]
@@ -67,7 +65,7 @@ def _columns(xp, x, kernel, stride, padding, dilation, out, groups):
     """im2col: (N, groups, C/groups * K, P), a fresh array (one copy of the strided view)."""
     n, c = x.shape[:2]
     view = windows(xp, x, kernel, stride, padding, dilation, out)
-    return view.reshape(n, groups, c // groups * _prod(kernel), _prod(out))
+    return view.reshape(n, groups, c // groups * math.prod(kernel), math.prod(out))
 
 
 def _conv_kernel(xp, x, w, b, stride, padding, dilation, groups):
@@ -91,7 +89,7 @@ def _input_grad_kernel(xp, grad, w, input_shape, stride, padding, dilation, grou
     spatial = input_shape[2:]
     o, kernel = w.shape[0], w.shape[2:]
     out = grad.shape[2:]
-    p = _prod(out)
+    p = math.prod(out)
     if groups == 1:
         wt = xp.ascontiguousarray(w.reshape(o, -1).T)
         cols = xp.matmul(wt, grad.reshape(n, o, p))  # (N, CK, P)
@@ -130,7 +128,7 @@ def _weight_grad_kernel(xp, grad, x, weight_shape, stride, padding, dilation, gr
     n = x.shape[0]
     o, kernel = weight_shape[0], tuple(weight_shape[2:])
     out = grad.shape[2:]
-    p = _prod(out)
+    p = math.prod(out)
     cols = _columns(xp, x, kernel, stride, padding, dilation, out, groups)  # (N, g, CK/g, P)
     og = o // groups
     ck = cols.shape[2]

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
-from .convolution import windows
+from .convolution import pad_array, windows
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices", "avg_pool1d",
            "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "pool_output_size"]
@@ -33,27 +34,10 @@ def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
     return tuple(out)
 
 
-def _prod(xs):
-    out = 1
-    for x in xs:
-        out *= x
-    return out
-
-
 def _extent(size, kernel, stride, padding, dilation, out):
     """Length of the padded axis the windows reach: left pad + input + right pad, or more in ceil mode."""
     return tuple(max((o - 1) * s + (k - 1) * d + 1, p + n + p)
                  for n, k, s, p, d, o in zip(size, kernel, stride, padding, dilation, out))
-
-
-def _extended(xp, a, nd, padding, extent, fill):
-    """``a`` placed at offset ``padding`` in an array of trailing shape ``extent`` filled with ``fill``."""
-    size = a.shape[-nd:]
-    if tuple(extent) == tuple(size):
-        return a
-    buf = xp.full(a.shape[:-nd] + tuple(extent), fill, dtype=a.dtype)
-    buf[(Ellipsis,) + tuple(slice(p, p + n) for p, n in zip(padding, size))] = a
-    return buf
 
 
 def _rows(xp, a, nd, kernel, stride, dilation, out):
@@ -61,7 +45,7 @@ def _rows(xp, a, nd, kernel, stride, dilation, out):
     view = windows(xp, a, kernel, stride, (0,) * nd, dilation, out)
     lead = a.ndim - nd
     order = tuple(range(lead, lead + nd)) + tuple(range(lead)) + tuple(range(lead + nd, lead + 2 * nd))
-    return xp.ascontiguousarray(xp.transpose(view, order)).reshape((_prod(kernel),) + a.shape[:lead] + tuple(out))
+    return xp.ascontiguousarray(xp.transpose(view, order)).reshape((math.prod(kernel),) + a.shape[:lead] + tuple(out))
 
 
 def _offsets(kernel):
@@ -85,7 +69,7 @@ def _flat_positions(xp, size, kernel, stride, padding, dilation, out):
 
 @functools.lru_cache(maxsize=256)
 def _flat_positions_cached(xp, device, size, kernel, stride, padding, dilation, out):
-    row = [_prod(size[i + 1:]) for i in range(len(size))]
+    row = [math.prod(size[i + 1:]) for i in range(len(size))]
     first = None
     for i, (o, s, p, r) in enumerate(zip(out, stride, padding, row)):
         axis = (xp.arange(o, dtype=xp.int64) * s - p) * r
@@ -133,7 +117,7 @@ def _max_pool_kernel(xp, a, kernel_size, stride, padding, dilation, ceil_mode):
     out = pool_output_size(size, kernel_size, stride, padding, dilation, ceil_mode)
     extent = _extent(size, kernel_size, stride, padding, dilation, out)
     lowest = _lowest(xp, a.dtype)
-    rows = _rows(xp, _extended(xp, a, nd, padding, extent, lowest), nd, kernel_size, stride, dilation, out)
+    rows = _rows(xp, pad_array(xp, a, padding, extent, lowest), nd, kernel_size, stride, dilation, out)
     m = xp.max(rows, axis=0)
     # the first offset holding the max, in scan order (PyTorch keeps the first of equal values)
     # (counting the leading offsets that miss it; the last offset is never tested, so loc < K)
@@ -163,7 +147,7 @@ def _first_valid_for_empty(xp, m, index, lowest, size, kernel, stride, padding, 
     at_floor = m == lowest
     if not bool(at_floor.any()):
         return index
-    row = [_prod(size[i + 1:]) for i in range(len(size))]
+    row = [math.prod(size[i + 1:]) for i in range(len(size))]
     first = None
     for i, (o, s, p, d, r) in enumerate(zip(out, stride, padding, dilation, row)):
         start = xp.arange(o, dtype=xp.int64) * s - p
@@ -198,10 +182,10 @@ def _(xp, grad, indices, input_shape, kernel_size, stride, padding, dilation, ce
     if all(s >= (k - 1) * d + 1 for k, s, d in zip(kernel_size, stride, dilation)):
         # disjoint windows: every input position is some window's max at most once, so the
         # gradient is a plain assignment through the flat indices (no accumulation needed)
-        plane = _prod(size)
+        plane = math.prod(size)
         lead = grad.shape[:-nd]
-        base = (xp.arange(_prod(lead), dtype=xp.int64) * plane).reshape(lead + (1,) * nd)
-        gx = xp.zeros(_prod(lead) * plane, dtype=grad.dtype)
+        base = (xp.arange(math.prod(lead), dtype=xp.int64) * plane).reshape(lead + (1,) * nd)
+        gx = xp.zeros(math.prod(lead) * plane, dtype=grad.dtype)
         gx[(indices + base).reshape(-1)] = grad.reshape(-1)
         return gx.reshape(tuple(lead) + size)
     first, _, step = _flat_positions(xp, size, kernel_size, stride, padding, dilation, out)
@@ -265,7 +249,7 @@ def _(xp, a, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor
     nd, size, out = _avg_geometry(a.shape, kernel_size, stride, padding, ceil_mode)
     ones = (1,) * nd
     extent = _extent(size, kernel_size, stride, padding, ones, out)
-    rows = _rows(xp, _extended(xp, a, nd, padding, extent, 0), nd, kernel_size, stride, ones, out)
+    rows = _rows(xp, pad_array(xp, a, padding, extent), nd, kernel_size, stride, ones, out)
     total = xp.sum(rows, axis=0, dtype=rows.dtype)
     return _divide(xp, total, _divisor(xp, size, kernel_size, stride, padding, out, count_include_pad,
                                        divisor_override, a.dtype))
@@ -285,7 +269,7 @@ def _(xp, grad, input_shape, kernel_size, stride, padding, ceil_mode, count_incl
     nd, size, out = _avg_geometry(input_shape, kernel_size, stride, padding, ceil_mode)
     share = grad / _divisor(xp, size, kernel_size, stride, padding, out, count_include_pad, divisor_override,
                             grad.dtype)
-    rows = xp.broadcast_to(share, (_prod(kernel_size),) + share.shape)
+    rows = xp.broadcast_to(share, (math.prod(kernel_size),) + share.shape)
     return _scatter_windows(xp, rows, grad.shape[:-nd], size, kernel_size, stride, padding, (1,) * nd, out)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..ops.pointwise import fma
 from ..tensor import Tensor
+from . import _functional as _f
 from .optimizer import Optimizer, hyper, new_step, next_step
 
 __all__ = ["Adagrad"]
@@ -19,29 +20,15 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if differentiable:
-            raise NotImplementedError("bibun's optimizers do not support differentiable=True")
+        _f.check_lr(lr)
+        _f.check_nonnegative(("learning rate", lr), ("lr_decay value", lr_decay), ("weight_decay value", weight_decay),
+                          ("initial_accumulator_value value", initial_accumulator_value), ("epsilon value", eps))
+        _f.refuse_differentiable(differentiable)
         defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
                     "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
                     "maximize": maximize, "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
-        if fused:
-            if differentiable:
-                raise RuntimeError("`fused` does not support `differentiable`")
-            if foreach:
-                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        _f.check_fused(fused, differentiable, foreach)
         for group in self.param_groups:
             for p in group["params"]:
                 self._init_state(p, initial_accumulator_value)
@@ -55,14 +42,8 @@ class Adagrad(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
-        for s in self.state.values():
-            if "step" in s and not isinstance(s["step"], Tensor):
-                s["step"] = new_step(float(s["step"]))
+        self._setdefault_groups(foreach=None, maximize=False, differentiable=False, fused=None)
+        _f.steps_as_tensors(self.state.values())
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss, if any."""
@@ -73,26 +54,17 @@ class Adagrad(Optimizer):
             weight_decay = group["weight_decay"]
             eps = group["eps"]
             maximize = group["maximize"]
-            for p in group["params"]:
-                grad = p._grad
-                if grad is None:
-                    continue
-                xp = p._backend.xp
-                param = p._data
+            for p, xp, param, grad in self._params_with_grad(group):
                 state = self.state[p]
                 if len(state) == 0:  # a parameter added after construction
                     self._init_state(p, self.defaults["initial_accumulator_value"])
                 step = next_step(state["step"])
-                g = xp.negative(grad._data) if maximize else grad._data
-                if weight_decay != 0:
-                    g = fma(xp, param, weight_decay, g)                  # grad + weight_decay * param
+                g = _f.effective_grad(xp, param, grad, maximize, weight_decay)
                 clr = lr / (1 + (step - 1) * lr_decay)
                 acc = state["sum"]._data
                 fma(xp, g, g, acc, out=acc)                               # sum + g^2
                 std = xp.sqrt(acc, out=xp.empty_like(param))
                 xp.add(std, eps, out=std)
-                update = xp.multiply(g, -clr, out=xp.empty_like(param))
-                xp.divide(update, std, out=update)
-                xp.add(param, update, out=param)                          # p - clr * g / std
+                _f.add_ratio_into(xp, param, g, -clr, std)                # p - clr * g / std
                 p._version[0] += 1
         return loss

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..ops.pointwise import fma, lerp_into
+from ..ops.pointwise import lerp_into
 from ..tensor import Tensor
+from . import _functional as _f
 from .optimizer import Optimizer, hyper, new_step, next_step
 
 __all__ = ["Adam"]
@@ -24,16 +25,12 @@ class Adam(Optimizer):
                 raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
             if lr.numel() != 1:
                 raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _f.check_nonnegative(("learning rate", lr), ("epsilon value", eps))
         if not 0.0 <= betas[0] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
         if not 0.0 <= betas[1] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _f.check_nonnegative(("weight_decay value", weight_decay))
         if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
                 or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
             raise ValueError("betas must be either both floats or both Tensors")
@@ -44,33 +41,19 @@ class Adam(Optimizer):
                         f"betas[{i}] as a Tensor is not supported for capturable=False and foreach=True")
                 if betas[i].numel() != 1:
                     raise ValueError(f"Tensor betas[{i}] must be 1-element")
-        if differentiable:
-            raise NotImplementedError("bibun's optimizers do not support differentiable=True")
+        _f.refuse_differentiable(differentiable)
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad,
                     "maximize": maximize, "foreach": foreach, "capturable": capturable,
                     "differentiable": differentiable, "fused": fused,
                     "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
-        if fused:
-            if differentiable:
-                raise RuntimeError("`fused` does not support `differentiable`")
-            if foreach:
-                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        _f.check_fused(fused, differentiable, foreach)
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("amsgrad", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            group.setdefault("fused", None)
-            for p in group["params"]:
-                s = self.state.get(p)
-                if s and not isinstance(s.get("step"), Tensor) and "step" in s:
-                    s["step"] = new_step(float(s["step"]))
+        self._setdefault_groups(amsgrad=False, maximize=False, foreach=None, capturable=False, differentiable=False,
+                                decoupled_weight_decay=False, fused=None)
+        _f.steps_as_tensors(self.state.get(p) for group in self.param_groups for p in group["params"])
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss, if any."""
@@ -83,31 +66,22 @@ class Adam(Optimizer):
             amsgrad = group["amsgrad"]
             maximize = group["maximize"]
             decoupled = group["decoupled_weight_decay"]
-            for p in group["params"]:
-                grad = p._grad
-                if grad is None:
-                    continue
-                xp = p._backend.xp
-                param = p._data
+            for p, xp, param, grad in self._params_with_grad(group):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = new_step()
-                    state["exp_avg"] = Tensor._make(xp.zeros_like(param), p._backend)
-                    state["exp_avg_sq"] = Tensor._make(xp.zeros_like(param), p._backend)
+                    state["exp_avg"] = _f.zeros_state(p)
+                    state["exp_avg_sq"] = _f.zeros_state(p)
                     if amsgrad:
-                        state["max_exp_avg_sq"] = Tensor._make(xp.zeros_like(param), p._backend)
+                        state["max_exp_avg_sq"] = _f.zeros_state(p)
                 step = next_step(state["step"])
-                g = xp.negative(grad._data) if maximize else grad._data
-                if weight_decay != 0:
-                    if decoupled:
-                        xp.multiply(param, 1 - lr * weight_decay, out=param)
-                    else:
-                        g = fma(xp, param, weight_decay, g)                 # grad + weight_decay * param
+                if decoupled and weight_decay != 0:
+                    xp.multiply(param, 1 - lr * weight_decay, out=param)
+                g = _f.effective_grad(xp, param, grad, maximize, 0 if decoupled else weight_decay)
                 exp_avg = state["exp_avg"]._data
                 exp_avg_sq = state["exp_avg_sq"]._data
                 lerp_into(xp, exp_avg, g, 1 - beta1)                         # m <- m + (1 - beta1) (g - m)
-                xp.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
-                fma(xp, xp.multiply(g, 1 - beta2), g, exp_avg_sq, out=exp_avg_sq)  # v <- beta2 v + (1 - beta2) g^2
+                _f.ema_square_into(xp, exp_avg_sq, g, beta2)                 # v <- beta2 v + (1 - beta2) g^2
                 bias_correction1 = 1 - beta1 ** step
                 bias_correction2 = 1 - beta2 ** step
                 step_size = lr / bias_correction1
@@ -121,8 +95,6 @@ class Adam(Optimizer):
                     xp.sqrt(exp_avg_sq, out=denom)
                 xp.divide(denom, bias_correction2_sqrt, out=denom)
                 xp.add(denom, eps, out=denom)
-                update = xp.multiply(exp_avg, -step_size, out=xp.empty_like(param))
-                xp.divide(update, denom, out=update)
-                xp.add(param, update, out=param)                             # p - step_size * m / denom
+                _f.add_ratio_into(xp, param, exp_avg, -step_size, denom)    # p - step_size * m / denom
                 p._version[0] += 1
         return loss

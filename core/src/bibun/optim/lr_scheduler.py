@@ -174,6 +174,10 @@ class LRScheduler:
     def _current(self):
         return _group_values(self.optimizer, "lr")
 
+    def _scaled(self, factor):
+        """Every group's current learning rate times ``factor`` (the chainable schedulers' step)."""
+        return [group["lr"] * factor for group in self.optimizer.param_groups]
+
 
 _LRScheduler = LRScheduler  # the pre-2.0 name
 
@@ -248,7 +252,7 @@ class StepLR(LRScheduler):
         self._warn_if_called_directly()
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current()
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+        return self._scaled(self.gamma)
 
     def _get_closed_form_lr(self):
         return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
@@ -266,7 +270,7 @@ class MultiStepLR(LRScheduler):
         self._warn_if_called_directly()
         if self.last_epoch not in self.milestones:
             return self._current()
-        return [group["lr"] * self.gamma ** self.milestones[self.last_epoch] for group in self.optimizer.param_groups]
+        return self._scaled(self.gamma ** self.milestones[self.last_epoch])
 
     def _get_closed_form_lr(self):
         milestones = sorted(self.milestones.elements())
@@ -286,10 +290,10 @@ class ConstantLR(LRScheduler):
     def get_lr(self):
         self._warn_if_called_directly()
         if self.last_epoch == 0:
-            return [group["lr"] * self.factor for group in self.optimizer.param_groups]
+            return self._scaled(self.factor)
         if self.last_epoch != self.total_iters:
             return self._current()
-        return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
+        return self._scaled(1.0 / self.factor)
 
     def _get_closed_form_lr(self):
         return [base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
@@ -312,12 +316,12 @@ class LinearLR(LRScheduler):
     def get_lr(self):
         self._warn_if_called_directly()
         if self.last_epoch == 0:
-            return [group["lr"] * self.start_factor for group in self.optimizer.param_groups]
+            return self._scaled(self.start_factor)
         if self._is_initial or self.last_epoch > self.total_iters:
             return self._current()
         ratio = 1.0 + (self.end_factor - self.start_factor) / (
             self.total_iters * self.start_factor + (self.last_epoch - 1) * (self.end_factor - self.start_factor))
-        return [group["lr"] * ratio for group in self.optimizer.param_groups]
+        return self._scaled(ratio)
 
     def _get_closed_form_lr(self):
         return [base_lr * (self.start_factor + (self.end_factor - self.start_factor)
@@ -335,7 +339,7 @@ class ExponentialLR(LRScheduler):
         self._warn_if_called_directly()
         if self._is_initial:
             return self._current()
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+        return self._scaled(self.gamma)
 
     def _get_closed_form_lr(self):
         return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
@@ -355,7 +359,7 @@ class PolynomialLR(LRScheduler):
             return self._current()
         decay = ((1.0 - self.last_epoch / self.total_iters)
                  / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
-        return [group["lr"] * decay for group in self.optimizer.param_groups]
+        return self._scaled(decay)
 
     def _get_closed_form_lr(self):
         return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power

@@ -259,6 +259,20 @@ class Optimizer:
         with enable_grad():
             return closure()
 
+    @staticmethod
+    def _params_with_grad(group):
+        """``(p, xp, param array, grad array)`` for each parameter of ``group`` that has a gradient."""
+        for p in group["params"]:
+            grad = p._grad
+            if grad is not None:
+                yield p, p._backend.xp, p._data, grad._data
+
+    def _setdefault_groups(self, **options):
+        """Fill options missing from every group (groups pickled before those options existed)."""
+        for group in self.param_groups:
+            for name, value in options.items():
+                group.setdefault(name, value)
+
     def register_step_pre_hook(self, hook):
         """``hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs)`` before each ``step``."""
         return _add_hook(self._optimizer_step_pre_hooks, hook)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..ops.pointwise import fma, lerp_into
-from ..tensor import Tensor
+from . import _functional as _f
 from .optimizer import Optimizer, hyper, new_step, next_step
 
 __all__ = ["RMSprop"]
@@ -18,20 +18,10 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
-        if differentiable:
-            raise NotImplementedError("bibun's optimizers do not support differentiable=True")
+        _f.check_lr(lr)
+        _f.check_nonnegative(("learning rate", lr), ("epsilon value", eps), ("momentum value", momentum),
+                          ("weight_decay value", weight_decay), ("alpha value", alpha))
+        _f.refuse_differentiable(differentiable)
         defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
                     "weight_decay": weight_decay, "capturable": capturable, "foreach": foreach,
                     "maximize": maximize, "differentiable": differentiable}
@@ -39,17 +29,9 @@ class RMSprop(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("momentum", 0)
-            group.setdefault("centered", False)
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                s = self.state.get(p)
-                if s and "step" in s and not isinstance(s["step"], Tensor):
-                    s["step"] = new_step(float(s["step"]))
+        self._setdefault_groups(momentum=0, centered=False, foreach=None, maximize=False, differentiable=False,
+                                capturable=False)
+        _f.steps_as_tensors(self.state.get(p) for group in self.param_groups for p in group["params"])
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss, if any."""
@@ -62,27 +44,19 @@ class RMSprop(Optimizer):
             momentum = group["momentum"]
             centered = group["centered"]
             maximize = group["maximize"]
-            for p in group["params"]:
-                grad = p._grad
-                if grad is None:
-                    continue
-                xp = p._backend.xp
-                param = p._data
+            for p, xp, param, grad in self._params_with_grad(group):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = new_step()
-                    state["square_avg"] = Tensor._make(xp.zeros_like(param), p._backend)
+                    state["square_avg"] = _f.zeros_state(p)
                     if momentum > 0:
-                        state["momentum_buffer"] = Tensor._make(xp.zeros_like(param), p._backend)
+                        state["momentum_buffer"] = _f.zeros_state(p)
                     if centered:
-                        state["grad_avg"] = Tensor._make(xp.zeros_like(param), p._backend)
+                        state["grad_avg"] = _f.zeros_state(p)
                 next_step(state["step"])
-                g = xp.negative(grad._data) if maximize else grad._data
-                if weight_decay != 0:
-                    g = fma(xp, param, weight_decay, g)                       # grad + weight_decay * param
+                g = _f.effective_grad(xp, param, grad, maximize, weight_decay)
                 square_avg = state["square_avg"]._data
-                xp.multiply(square_avg, alpha, out=square_avg)
-                fma(xp, xp.multiply(g, 1 - alpha), g, square_avg, out=square_avg)  # alpha v + (1 - alpha) g^2
+                _f.ema_square_into(xp, square_avg, g, alpha)                   # alpha v + (1 - alpha) g^2
                 avg = xp.empty_like(param)
                 if centered:
                     grad_avg = state["grad_avg"]._data
@@ -98,8 +72,6 @@ class RMSprop(Optimizer):
                     xp.add(buf, xp.divide(g, avg, out=avg), out=buf)            # momentum buf + g / avg
                     fma(xp, buf, -lr, param, out=param)                        # p - lr * buf
                 else:
-                    update = xp.multiply(g, -lr, out=xp.empty_like(param))
-                    xp.divide(update, avg, out=update)
-                    xp.add(param, update, out=param)                           # p - lr * g / avg
+                    _f.add_ratio_into(xp, param, g, -lr, avg)                   # p - lr * g / avg
                 p._version[0] += 1
         return loss

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..ops.pointwise import fma
 from ..tensor import Tensor
+from . import _functional as _f
 from .optimizer import Optimizer, hyper
 
 __all__ = ["SGD"]
@@ -18,9 +19,8 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if lr < 0.0:
+        _f.check_lr(lr)
+        if lr < 0.0:  # unlike the other optimizers' checks, NaN passes here, as in PyTorch
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum}")
@@ -31,23 +31,13 @@ class SGD(Optimizer):
                     "differentiable": differentiable, "fused": fused}
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        if differentiable:
-            raise NotImplementedError("bibun's optimizers do not support differentiable=True")
+        _f.refuse_differentiable(differentiable)
         super().__init__(params, defaults)
-        if fused:
-            if differentiable:
-                raise RuntimeError("`fused` does not support `differentiable`")
-            if foreach:
-                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        _f.check_fused(fused, differentiable, foreach)
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("nesterov", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", False)
+        self._setdefault_groups(nesterov=False, maximize=False, foreach=None, differentiable=False, fused=False)
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss, if any."""
@@ -59,17 +49,8 @@ class SGD(Optimizer):
             weight_decay = hyper(group["weight_decay"])
             nesterov = group["nesterov"]
             maximize = group["maximize"]
-            for p in group["params"]:
-                grad = p._grad
-                if grad is None:
-                    continue
-                xp = p._backend.xp
-                param = p._data
-                g = grad._data
-                if maximize:
-                    g = xp.negative(g)
-                if weight_decay != 0:
-                    g = fma(xp, param, weight_decay, g)               # grad + weight_decay * param
+            for p, xp, param, grad in self._params_with_grad(group):
+                g = _f.effective_grad(xp, param, grad, maximize, weight_decay)
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")

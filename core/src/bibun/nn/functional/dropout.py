@@ -41,6 +41,20 @@ def _unbatched_feature_dropout(input, p, training, inplace):  # noqa: A002
     return out.squeeze_(0) if inplace else out.squeeze(0)
 
 
+def _warn_ndim(input, spatial):  # noqa: A002
+    """Warn (at the caller's caller) when ``dropout{spatial}d`` gets neither a batched nor an unbatched input."""
+    nd = input.ndim
+    if nd not in (spatial + 1, spatial + 2):
+        name = f"dropout{spatial}d"
+        warnings.warn(
+            f"{name}: Received a {nd}-D input to {name}, which is deprecated and will result in an error in a "
+            "future release. To retain the behavior and silence this warning, please use dropout instead. Note that "
+            f"{name} exists to provide channel-wise dropout on inputs with {spatial} spatial dimensions, a channel "
+            f"dimension, and an optional batch dimension (i.e. {spatial + 1}D or {spatial + 2}D inputs).",
+            stacklevel=3)
+    return nd
+
+
 def dropout1d(input, p=0.5, training=True, inplace=False):  # noqa: A002
     """Zero whole channels of an (N, C, L) or (C, L) input with probability ``p``."""
     _check_p(p)
@@ -57,13 +71,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):  # noqa: A002
 def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
     """Zero whole channels of an (N, C, H, W) input with probability ``p``."""
     _check_p(p)
-    nd = input.ndim
-    if nd not in (3, 4):
-        warnings.warn(
-            f"dropout2d: Received a {nd}-D input to dropout2d, which is deprecated and will result in an error in a "
-            "future release. To retain the behavior and silence this warning, please use dropout instead. Note that "
-            "dropout2d exists to provide channel-wise dropout on inputs with 2 spatial dimensions, a channel "
-            "dimension, and an optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+    nd = _warn_ndim(input, 2)
     if nd == 3:
         warnings.warn(
             "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
@@ -77,13 +85,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
 def dropout3d(input, p=0.5, training=True, inplace=False):  # noqa: A002
     """Zero whole channels of an (N, C, D, H, W) or (C, D, H, W) input with probability ``p``."""
     _check_p(p)
-    nd = input.ndim
-    if nd not in (4, 5):
-        warnings.warn(
-            f"dropout3d: Received a {nd}-D input to dropout3d, which is deprecated and will result in an error in a "
-            "future release. To retain the behavior and silence this warning, please use dropout instead. Note that "
-            "dropout3d exists to provide channel-wise dropout on inputs with 3 spatial dimensions, a channel "
-            "dimension, and an optional batch dimension (i.e. 4D or 5D inputs).", stacklevel=2)
+    nd = _warn_ndim(input, 3)
     if nd != 5:
         return _unbatched_feature_dropout(input, p, training, inplace)
     return _drop.feature_dropout(input, p, training, inplace)

@@ -68,16 +68,33 @@ def _type_name(t):
     return _TYPE_NAME[t.dtype.name]
 
 
-def _warn_size(input, target):  # noqa: A002
+def _warn_size(input, target, stacklevel=3):  # noqa: A002
     if target.size() != input.size():
         warnings.warn(f"Using a target size ({target.size()}) that is different to the input size ({input.size()}). "
                       "This will likely lead to incorrect results due to broadcasting. "
-                      "Please ensure they have the same size.", UserWarning, stacklevel=3)
+                      "Please ensure they have the same size.", UserWarning, stacklevel=stacklevel)
 
 
 def _broadcast(a, b):
     shape = broadcast_shapes(tuple(a.shape), tuple(b.shape))
     return (a if tuple(a.shape) == shape else a.expand(shape)), (b if tuple(b.shape) == shape else b.expand(shape))
+
+
+def _regression_args(input, target, size_average, reduce, reduction):  # noqa: A002
+    """``(a, b, reduction)``: the size warning, the legacy flags resolved, and input and target broadcast.
+
+    The warnings point at the caller of the loss function (one frame above this helper's caller).
+    """
+    _warn_size(input, target, stacklevel=4)
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, stacklevel=4)
+    a, b = _broadcast(input, target)
+    return a, b, reduction
+
+
+def _check_weight(weight, input):  # noqa: A002
+    if weight.size() != input.size():
+        raise ValueError("Weights and input must have the same size.")
 
 
 def _check_floating(kernel, a, b):
@@ -101,13 +118,9 @@ def _fmt(x):
 # ---------------------------------------------------------------------- regression losses
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
     """Mean squared error; ``weight`` (input's shape) gives a weighted sum, or mean over the weights' sum."""
-    _warn_size(input, target)
-    if size_average is not None or reduce is not None:
-        reduction = _legacy_reduction(size_average, reduce)
-    a, b = _broadcast(input, target)
+    a, b, reduction = _regression_args(input, target, size_average, reduce, reduction)
     if weight is not None:
-        if weight.size() != input.size():
-            raise ValueError("Weights and input must have the same size.")
+        _check_weight(weight, input)
         return _reduce_weighted((a - b).pow(2) * weight, weight, reduction, by_weight=True)
     reduction = _reduction(reduction)
     _check_floating("mse", a, b)
@@ -116,23 +129,16 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
     """Mean absolute error, composed as ``(input - target).abs()`` and a reduction (PyTorch's graph)."""
-    _warn_size(input, target)
-    if size_average is not None or reduce is not None:
-        reduction = _legacy_reduction(size_average, reduce)
-    a, b = _broadcast(input, target)
+    a, b, reduction = _regression_args(input, target, size_average, reduce, reduction)
     if weight is not None:
-        if weight.size() != input.size():
-            raise ValueError("Weights and input must have the same size.")
+        _check_weight(weight, input)
         return _reduce_weighted((a - b).abs() * weight, weight, reduction, by_weight=True)
     return _reduce((a - b).abs(), _reduction(reduction))
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):  # noqa: A002
     """Quadratic for ``|x - y| < beta``, linear beyond; ``beta=0`` is ``l1_loss``."""
-    _warn_size(input, target)
-    if size_average is not None or reduce is not None:
-        reduction = _legacy_reduction(size_average, reduce)
-    a, b = _broadcast(input, target)
+    a, b, reduction = _regression_args(input, target, size_average, reduce, reduction)
     reduction = _reduction(reduction)
     if beta == 0.0:
         return _reduce((a - b).abs(), reduction)
@@ -148,8 +154,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
     a, b = _broadcast(input, target)
     if weight is None:
         reduction = _reduction(reduction)
-    elif weight.size() != input.size():
-        raise ValueError("Weights and input must have the same size.")
+    else:
+        _check_weight(weight, input)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     _check_floating("huber", a, b)
