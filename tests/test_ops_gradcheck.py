@@ -20,7 +20,6 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 import bibun
 from bibun.autograd import gradcheck, gradgradcheck
 
-
 ANY, POS, AWAY, SMALL = "any", "pos", "away", "small"
 
 
@@ -39,6 +38,14 @@ def _inputs(name, shapes, kind, device):
                 x = np.sign(x) * (0.5 + np.abs(x))
         out.append(bibun.tensor(x, dtype=bibun.float64, device=device, requires_grad=True))
     return out
+
+
+def check_case(case, device):
+    """gradcheck and gradgradcheck one ``(id, fn, input shapes, kind)`` case of a GRADCHECK_CASES table."""
+    name, fn, shapes, kind = case
+    inputs = _inputs(name, shapes, kind, device)
+    assert gradcheck(fn, inputs)
+    assert gradgradcheck(fn, inputs)
 
 
 def _distinct(n, device, shape, seed=0):
