@@ -329,6 +329,62 @@ def first_op_time(repeats):
                                "print(time.perf_counter() - t)", repeats)
 
 
+# ---------------------------------------------------------------------- import time with installed plugins
+PLUGIN_COUNT = 20
+_PLUGIN_SOURCE = """from bibun.dispatch import OpDef
+
+op = OpDef("benchplug{i:02d}::twice", type_rule="float")
+
+
+@op.impl
+def _(xp, a):
+    return a + a
+
+
+def bibun_register_ops(register):
+    register.op(op)
+"""
+
+
+def plugin_import_rows(repeats):
+    """``import bibun`` and ``import bibun; bibun.zeros(1)`` (first use: loads every plugin) in fresh
+    processes, as installed and with 20 more plugin distributions installed (each a module plus a
+    ``*.dist-info`` with its entry point, on ``PYTHONPATH``; each registers one op)."""
+    import tempfile
+    from importlib.metadata import entry_points
+
+    installed = len(entry_points(group="bibun.plugins"))
+    codes = {"import bibun": "import time; t = time.perf_counter(); import bibun; print(time.perf_counter() - t)",
+             "import bibun + zeros(1)": "import time; t = time.perf_counter(); import bibun; bibun.zeros(1); "
+                                        "print(time.perf_counter() - t)"}
+    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "BIBUN_PLUGINS",
+                                                             "BIBUN_DISABLE_PLUGIN_AUTOLOAD")}
+    rows = []
+    with tempfile.TemporaryDirectory() as site:
+        for i in range(PLUGIN_COUNT):
+            module, dist = f"bibun_benchplug{i:02d}", f"bibun_benchplug{i:02d}-1.0.dist-info"
+            with open(os.path.join(site, f"{module}.py"), "w") as f:
+                f.write(_PLUGIN_SOURCE.format(i=i))
+            os.mkdir(os.path.join(site, dist))
+            with open(os.path.join(site, dist, "METADATA"), "w") as f:
+                f.write(f"Metadata-Version: 2.1\nName: bibun-benchplug{i:02d}\nVersion: 1.0\n")
+            with open(os.path.join(site, dist, "entry_points.txt"), "w") as f:
+                f.write(f"[bibun.plugins]\nbenchplug{i:02d} = {module}\n")
+        with_plugins = dict(base, PYTHONPATH=os.pathsep.join(p for p in (site, base.get("PYTHONPATH")) if p))
+        envs = {installed: base, installed + PLUGIN_COUNT: with_plugins}
+        for what, code in codes.items():
+            samples = {n: [] for n in envs}
+            for k in range(repeats + 1):  # in turns, so drift in machine speed hits both; run 0 writes caches
+                for n, env in envs.items():
+                    out = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code],
+                                         capture_output=True, text=True, check=True, env=env)
+                    if k:
+                        samples[n].append(float(out.stdout.strip()))
+            for n, got in samples.items():
+                rows.append((f"{what}, {n} plugins", "ms", statistics.median(got) * 1e3, None, None))
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
@@ -369,6 +425,7 @@ def main(argv=None):
     t_t = import_time("torch", 3) * 1e3 if torch else None
     rows.append(("import (fresh process)", "ms", t_b, t_n, t_t))
     rows.append(("import bibun + first op", "ms", first_op_time(ireps) * 1e3, None, None))
+    rows.extend(plugin_import_rows(ireps))
 
     print(f"bibun {bibun.__version__}, numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else
                                                                    ", torch not installed"))

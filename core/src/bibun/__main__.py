@@ -1,12 +1,14 @@
 """``python -m bibun`` (also the ``bibun`` command): what is registered, and the demo.
 
-    bibun info              version, backends and plugins at a glance
+    bibun info [--json]     version, backends and plugins at a glance
     bibun backends          every backend: device type, availability, where it came from
     bibun ops [--backend B] every op: its graph node and which kernel runs it on each backend
-    bibun plugins [--json]  every plugin: distribution, version, status, what it registered
+    bibun plugins [--json]  every plugin: group, distribution, version, status (loaded, failed: why,
+                            blocked: why), what it registered (ops, kernels per backend, losses, ...)
     bibun demo              replay the two tutorials, then train on handwritten digits
 
-The listings work even when plugins fail to load: failures are shown, not raised.
+The listings work even when every plugin fails to load: failures are shown, not raised or
+warned (under BIBUN_STRICT_PLUGINS=1, ``plugins`` and ``info`` then exit with status 1).
 """
 
 from __future__ import annotations
@@ -19,24 +21,31 @@ import sys
 def _registry():
     from .dispatch import registry
     from .plugins import manager
-    manager.ensure_loaded()
+    manager.load_for_listing()
     return registry, manager
 
 
 def cmd_backends(args):
     registry, _ = _registry()
+    rows = _backend_rows(registry)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no backend is registered (`python -m bibun plugins` shows why)")
+    for r in rows:
+        state = "available" if r["available"] else f"unavailable: {r['reason']}"
+        print(f"{r['name']:12} {r['device_type']:6} {state:12}  from {r['plugin']}  {r['description']}")
+    return 0
+
+
+def _backend_rows(registry):
     rows = []
     for name, b in sorted(registry.backends().items()):
         ok, why = b.availability()
         rows.append({"name": name, "device_type": b.device_type, "available": ok, "reason": why,
                      "plugin": b.plugin, "description": b.description})
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    for r in rows:
-        state = "available" if r["available"] else f"unavailable: {r['reason']}"
-        print(f"{r['name']:12} {r['device_type']:6} {state:12}  from {r['plugin']}  {r['description']}")
-    return 0
+    return rows
 
 
 def cmd_ops(args):
@@ -66,28 +75,54 @@ def cmd_ops(args):
 def cmd_plugins(args):
     _, manager = _registry()
     recs = [r.as_dict() for r in manager.records()]
+    # exit status 1 when strict mode asked for every plugin to load and one did not
+    failed = manager.is_strict() and any(r["status"] == "failed" for r in recs)
     if args.json:
         print(json.dumps(recs, indent=2))
-        return 0
+        return int(failed)
+    counts = {s: sum(r["status"] == s for r in recs) for s in ("loaded", "failed", "blocked")}
+    print(f"{len(recs)} plugins: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     for r in recs:
-        dist = f"{r['distribution']} {r['version']}" if r["distribution"] else "(no distribution)"
-        reg = r["registered"]
-        what = ", ".join(f"{len(v)} {k}" for k, v in reg.items() if v) or "nothing"
-        line = f"{r['name']:12} {r['group']:15} {dist:24} {r['status']:8} registered {what}"
-        if r["error"]:
-            line += f"\n{'':12} error: {r['error']}"
-        print(line)
-    return 0
+        dist = f"{r['distribution']} {r['version'] or ''}".strip() if r["distribution"] else "(no distribution)"
+        status = r["status"] if not r["reason"] else f"{r['status']}: {r['reason']}"
+        print(f"{r['name']:18} {r['group']:15} {dist:24} {status}")
+        for what, names in _registered_lines(r["registered"]):
+            print(f"{'':4}{what} ({len(names)}): {_shorten(names)}")
+    return int(failed)
+
+
+def _registered_lines(reg):
+    for key in ("backends", "ops", "methods", "functions"):
+        if reg[key]:
+            yield {"methods": "Tensor methods", "functions": "nn.functional"}.get(key, key), reg[key]
+    for key, title in (("kernels", "kernels on"), ("overrides", "overriding kernels on")):
+        for backend, ops in sorted(reg[key].items()):
+            yield f"{title} {backend}", ops
+    for key in ("losses", "optimizers"):
+        if reg[key]:
+            yield key, reg[key]
+
+
+def _shorten(names, keep=10):
+    names = sorted(names)
+    if len(names) <= keep:
+        return ", ".join(names)
+    return ", ".join(names[:keep]) + f", ... ({len(names) - keep} more; --json lists all)"
 
 
 def cmd_info(args):
     from . import __version__
+    if args.json:
+        registry, manager = _registry()
+        info = {"bibun": __version__, "python": sys.version.split()[0],
+                "backends": _backend_rows(registry), "plugins": [r.as_dict() for r in manager.records()]}
+        print(json.dumps(info, indent=2))
+        return 0
     print(f"bibun {__version__} (python {sys.version.split()[0]})")
     print("\nbackends:")
     cmd_backends(argparse.Namespace(json=False))
     print("\nplugins:")
-    cmd_plugins(argparse.Namespace(json=False))
-    return 0
+    return cmd_plugins(argparse.Namespace(json=False))
 
 
 def cmd_demo(args):
@@ -99,6 +134,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="bibun", description="bibun: what is registered, and the demo")
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("info", help="version, backends and plugins")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_info)
     p = sub.add_parser("backends", help="registered backends")
     p.add_argument("--json", action="store_true")

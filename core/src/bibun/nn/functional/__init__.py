@@ -24,3 +24,14 @@ from .sparse import *  # noqa: F403
 
 __all__ = [name for m in _modules for name in m.__all__]
 del _import, _modules
+
+
+def __getattr__(name):
+    """Functions a plugin binds here (``register.op(..., functional=...)``) appear once plugins load."""
+    if not name.startswith("_"):
+        from ...plugins import manager
+        if not manager.is_loaded():
+            manager.ensure_loaded()
+            if name in globals():
+                return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
