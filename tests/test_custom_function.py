@@ -400,7 +400,7 @@ def test_wrong_number_of_gradients(device):
     z = bibun.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError) as info:
         F.apply(x, z).sum().backward()
-    assert str(info.value) == "function FBackward returned an incorrect number of gradients (expected 2, got 1)"
+    assert str(info.value) == "Function FBackward returned an incorrect number of gradients (expected 2, got 1)"
     assert x.grad is None and z.grad is None
 
     class TooMany(Function):
@@ -414,7 +414,7 @@ def test_wrong_number_of_gradients(device):
 
     with pytest.raises(RuntimeError) as info:
         TooMany.apply(x).sum().backward()
-    assert str(info.value) == "function TooManyBackward returned an incorrect number of gradients (expected 1, got 2)"
+    assert str(info.value) == "Function TooManyBackward returned an incorrect number of gradients (expected 1, got 2)"
 
     class ExtraNone(Function):
         @staticmethod

@@ -13,8 +13,8 @@ graph, bad custom gradient, NaN under anomaly mode, in-place version error) leav
 from __future__ import annotations
 
 import heapq
-from heapq import heappush
 import warnings
+from heapq import heappush
 
 from ..tensor import Tensor
 from . import node as _node
@@ -100,7 +100,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None, 
             nxt = fn._next
             if len(outs) != len(nxt):
                 raise RuntimeError(
-                    f"function {fn.name()} returned an incorrect number of gradients (expected {len(nxt)}, "
+                    f"Function {fn.name()} returned an incorrect number of gradients (expected {len(nxt)}, "
                     f"got {len(outs)})")
             if fn._hooks:
                 for hook in fn._hooks:

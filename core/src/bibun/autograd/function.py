@@ -65,7 +65,7 @@ class _FunctionNode(OpNode, FunctionCtx):
             if len(out) > n_args and all(g is None for g in out[n_args:]):
                 out = out[:n_args]
             else:
-                raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients (expected "
+                raise RuntimeError(f"Function {self.name()} returned an incorrect number of gradients (expected "
                                    f"{n_args}, got {len(out)})")
         result = []
         for i, (g, is_tensor) in enumerate(zip(out, self._arg_is_tensor)):

@@ -48,7 +48,7 @@ class OpDef:
             self.inputs.index(d) if isinstance(d, str) else d for d in differentiable)
         self.diff_inputs = diff
         self.variadic = bool(self.inputs) and self.inputs[0].startswith("*")
-        self.node_name = node_name or f"{_camel(name)}Backward0"
+        self.node_name = node_name or _camel(name.rpartition("::")[2]) + "Backward0"  # "ns::op": OpBackward0
         self.type_rule = type_rule
         self.needs_float = type_rule in ("float", "promote_float")
         self.save = tuple(self._save_slot(s) for s in save)
