@@ -97,7 +97,7 @@ def equal(input, other):  # noqa: A002
 
 # Subpackages load on first use (`bibun.nn.Linear`, `bibun.optim.SGD`, as after `import torch`),
 # so `import bibun` stays fast and imports no numpy.
-_SUBPACKAGES = ("nn", "optim", "utils", "serialization")
+_SUBPACKAGES = ("nn", "optim", "utils", "serialization", "testing", "cuda", "plugins")
 
 
 def __getattr__(name):

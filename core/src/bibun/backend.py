@@ -25,9 +25,25 @@ Random numbers come from generator objects the backend makes: ``impl.default_gen
 
 The core checks arguments before calling these and writes the result into the target
 tensor in its memory order, so a draw never sees a strided or invalid target.
+
+Devices. A backend whose device type is not ``cpu`` provides ``device_index(array)`` (the
+index ``tensor.device`` reports). It may also provide, and ``bibun.cuda`` and the
+factories use when present: ``device_scope(index)`` (a context in which new arrays go to
+device ``index``), ``device_count()``, ``current_device()``, ``set_device(index)``,
+``synchronize(index=None)``, ``device_name(index)``, ``device_capability(index)``,
+``memory_allocated(index)``, ``memory_reserved(index)``, ``empty_cache()``, and
+``to_numpy_copies = True`` when ``to_numpy`` always returns a new host array (device
+copies then skip a second host copy).
+
+Availability. ``is_available`` (given at registration) is a probe returning ``True``, or
+``(False, reason)`` where the reason says what is missing and how to fix it; a backend that
+is unavailable stays registered and listed, and asking for its device raises
+:class:`BackendUnavailable` with that reason.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 from . import dtypes as _dt
 from .device import device as _device
@@ -37,6 +53,9 @@ __all__ = ["Backend", "BackendUnavailable"]
 # What a loaded backend implementation must provide (checked at load, named in the error).
 REQUIRED = ("xp", "array_type", "dtypes", "asarray", "to_numpy", "from_numpy", "copy", "default_generator",
             "new_generator", "is_contiguous")
+
+
+_NO_SCOPE = contextlib.nullcontext()
 
 
 class BackendUnavailable(RuntimeError):
@@ -83,7 +102,13 @@ class Backend:
         ok, why = self.availability()
         if not ok:
             raise BackendUnavailable(f"bibun backend '{self.name}' ({self.device_type}) is not available: {why}")
-        impl = self._load()
+        try:
+            impl = self._load()
+        except BackendUnavailable:
+            raise
+        except Exception as exc:  # the probe passed but starting failed (a driver error, a broken library)
+            raise BackendUnavailable(f"bibun backend '{self.name}' ({self.device_type}) from {self.plugin} failed to "
+                                     f"start: {type(exc).__name__}: {exc}") from exc
         missing = [a for a in REQUIRED if not hasattr(impl, a)]
         if missing:
             raise TypeError(
@@ -143,7 +168,19 @@ class Backend:
     def astype(self, array, dtype):
         return self.xp.astype(array, self.to_dtype[dtype])
 
-    def synchronize(self):
+    @property
+    def to_numpy_copies(self):
+        return bool(getattr(self.impl, "to_numpy_copies", False))
+
+    def device_scope(self, index):
+        """A context in which the backend creates arrays on device ``index`` (None: where it would anyway)."""
+        if index is None or self._cpu_device is not None:
+            return _NO_SCOPE
+        scope = getattr(self.impl, "device_scope", None)
+        return _NO_SCOPE if scope is None else scope(index)
+
+    def synchronize(self, index=None):
+        """Wait for the work queued on the device (``index``: one device; None: the current one)."""
         sync = getattr(self.impl, "synchronize", None)
         if sync is not None:
-            sync()
+            sync() if index is None else sync(index)

@@ -13,7 +13,8 @@ class device:  # noqa: N801 - PyTorch's name
     """Where a tensor lives. ``device('cuda:1')``, ``device('cuda', 1)``, ``device('cpu')``.
 
     Like PyTorch's, it equals only other devices (``device('cpu') == 'cpu'`` is False),
-    and ``device('cuda')`` (no index) differs from ``device('cuda:0')``.
+    and ``device('cuda')`` (no index) differs from ``device('cuda:0')``. A bare index names
+    the accelerator: ``device(1)`` is ``cuda:1``.
     """
 
     __slots__ = ("type", "index")
@@ -23,6 +24,11 @@ class device:  # noqa: N801 - PyTorch's name
             if index is not None:
                 raise ValueError("device(): a device object takes no separate index")
             self.type, self.index = type.type, type.index
+            return
+        if isinstance(type, int) and not isinstance(type, bool) and index is None:
+            if type < 0:
+                raise RuntimeError(f"Device index must not be negative, got {type}")
+            self.type, self.index = "cuda", type
             return
         if not isinstance(type, str):
             raise TypeError(f"device() expects a string like 'cpu' or 'cuda:0', got {type!r}")

@@ -2,7 +2,9 @@
 ``rand`` ``randn`` ``randint`` ``randperm`` ``*_like`` ``from_numpy`` ``manual_seed``, and where they are placed.
 
 The target backend comes from the ``device`` argument, else the default device
-(``bibun.set_default_device``, or ``BIBUN_DEVICE`` / ``BIBUN_BACKEND`` read on first use).
+(``bibun.set_default_device``, else ``BIBUN_DEVICE`` read on first use, else cpu). Among
+the backends serving a device type, ``BIBUN_BACKEND`` names the one to use (numpy for the
+cpu by default). A device index (``cuda:1``) places the new array on that device.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty"
 _FACTORY_GRAD_MESSAGE = "Only Tensors of floating point and complex dtype can require gradients"
 _default = {"device": None, "seed": 67280421310721}
 _seeded_backends = weakref.WeakSet()  # Backend records whose generator has been seeded (re-registering starts anew)
+_device_type_seeds = {}  # device type -> seed given to it alone (bibun.cuda.manual_seed) before its first use
+_INSTALL_CUDA = ("the GPU backend ships as bibun-cupy: pip install 'bibun-cupy[cuda12]' (CUDA 12) or "
+                 "'bibun-cupy[cuda13]' (CUDA 13)")
 
 
 # ---------------------------------------------------------------------- devices -> backends
@@ -35,7 +40,11 @@ def _default_device():
 
 
 def set_default_device(device):
-    """The device factory functions use when none is given (``None`` resets to cpu)."""
+    """The device factory functions use when none is given (``None`` resets to cpu).
+
+    Nothing is checked until a tensor is made there, as in PyTorch: setting ``cuda`` on a
+    machine without a GPU fails at the first factory call, with the reason.
+    """
     _default["device"] = _device("cpu" if device is None else device)
 
 
@@ -50,19 +59,47 @@ def backend_for(device=None):
     candidates = registry.backends_for_device_type(dev.type)
     if not candidates:
         known = sorted({b.device_type for b in registry.backends().values()})
-        hint = " (the GPU backend ships as bibun-cupy: pip install 'bibun[cupy]')" if dev.type == "cuda" else ""
+        hint = f" ({_INSTALL_CUDA})" if dev.type == "cuda" else ""
         raise RuntimeError(f"no bibun backend serves device type '{dev.type}'{hint}; available device types: "
                            f"{', '.join(known) or 'none'}")
-    wanted = os.environ.get("BIBUN_BACKEND", "").strip()
-    chosen = None
-    if wanted:
-        chosen = next((b for b in candidates if b.name == wanted), None)
-    if chosen is None:
-        chosen = next((b for b in candidates if b.name == "numpy"), candidates[0])
-    if chosen not in _seeded_backends:
-        chosen.impl.default_generator.seed(_default["seed"])
+    chosen = _choose(candidates)
+    if chosen not in _seeded_backends:  # loads the backend: an unavailable one raises here, with the reason
+        chosen.impl.default_generator.seed(_device_type_seeds.get(dev.type, _default["seed"]))
         _seeded_backends.add(chosen)
     return chosen
+
+
+def _choose(candidates):
+    """The backend ``BIBUN_BACKEND`` names among ``candidates`` if it can run here, else numpy, else the first
+    available one (a sole candidate is chosen even if unavailable: using it raises the reason)."""
+    wanted = os.environ.get("BIBUN_BACKEND", "").strip()
+    if wanted:
+        chosen = next((b for b in candidates if b.name == wanted), None)
+        if chosen is not None and (len(candidates) == 1 or chosen.availability()[0]):
+            return chosen
+    numpy = next((b for b in candidates if b.name == "numpy"), None)
+    if numpy is not None:
+        return numpy
+    if len(candidates) > 1:
+        return next((b for b in candidates if b.availability()[0]), candidates[0])
+    return candidates[0]
+
+
+def placed(device=None):
+    """``(backend, scope)``: the backend serving ``device`` and a context that makes new arrays go to
+    its index (``cuda:1``); the context does nothing for a device without an index."""
+    dev = _default_device() if device is None else _device(device)
+    backend = backend_for(dev)
+    return backend, backend.device_scope(dev.index)
+
+
+def seed_device_type(device_type, seed):
+    """Seed the default generator of the backend serving ``device_type`` only (``bibun.cuda.manual_seed``);
+    a backend not used yet takes the seed when it first is."""
+    _device_type_seeds[device_type] = seed
+    for backend in list(_seeded_backends):
+        if backend.device_type == device_type:
+            backend.impl.default_generator.seed(seed)
 
 
 # ---------------------------------------------------------------------- tensor()
@@ -196,8 +233,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     else:
         shape, inferred, flat = _infer_python(data, np)
         host = _host_array(flat, shape, dtype or inferred, np)  # a new array already
-    backend = backend_for(device)
-    t = Tensor._make(backend.from_numpy(host), backend)
+    backend, scope = placed(device)
+    with scope:
+        t = Tensor._make(backend.from_numpy(host), backend)
     if requires_grad:
         t._set_requires_grad(True, _FACTORY_GRAD_MESSAGE)
     return t
@@ -228,7 +266,10 @@ def from_numpy(ndarray):
 def scalar_tensor_like(value, like):
     backend = like._backend
     d = _dt.scalar_dtype(value)
-    return Tensor._make(backend.asarray(value, d), backend)
+    if backend._cpu_device is not None:
+        return Tensor._make(backend.asarray(value, d), backend)
+    with backend.device_scope(like.device.index):
+        return Tensor._make(backend.asarray(value, d), backend)
 
 
 # ---------------------------------------------------------------------- filled tensors
@@ -277,20 +318,24 @@ def _finish(arr, backend, requires_grad):
 
 
 def _filled(name, size, fill, dtype, device, requires_grad):
-    backend = backend_for(device)
+    backend, scope = placed(device)
     d = dtype or _dt.get_default_dtype()
     xp = backend.impl.xp
     native = backend.native_dtype(d)
     try:
-        if fill == 0:
-            arr = xp.zeros(size, dtype=native)
-        elif fill == 1:
-            arr = xp.ones(size, dtype=native)
-        else:
-            arr = xp.full(size, fill, dtype=native)
+        with scope:
+            arr = _fill(xp, size, fill, native)
     except MemoryError as exc:
         raise MemoryError(f"{name}: cannot allocate a tensor of size {list(size)} and dtype {d}: {exc}") from None
     return _finish(arr, backend, requires_grad)
+
+
+def _fill(xp, size, fill, native):
+    if fill == 0:
+        return xp.zeros(size, dtype=native)
+    if fill == 1:
+        return xp.ones(size, dtype=native)
+    return xp.full(size, fill, dtype=native)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None):
@@ -446,8 +491,9 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         host = idx * step_i + start_i
     else:
         host = _arange_float(start, step, idx, dtype, np)
-    backend = backend_for(device)
-    return _finish(backend.from_numpy(host.astype(dtype.numpy_name)), backend, requires_grad)
+    backend, scope = placed(device)
+    with scope:
+        return _finish(backend.from_numpy(host.astype(dtype.numpy_name)), backend, requires_grad)
 
 
 def _linspace_host(start, end, steps, d, np):
@@ -481,8 +527,9 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     d = dtype or _dt.get_default_dtype()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         host = _linspace_host(_scalar_value(start), _scalar_value(end), steps, d, np).astype(d.numpy_name)
-    backend = backend_for(device)
-    return _finish(backend.from_numpy(host), backend, requires_grad)
+    backend, scope = placed(device)
+    with scope:
+        return _finish(backend.from_numpy(host), backend, requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
@@ -492,8 +539,9 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
             raise TypeError(f"eye(): argument '{name}' must be int, not {type(v).__name__}")
         if v < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
-    backend = backend_for(device)
-    arr = backend.impl.xp.eye(n, m, dtype=backend.native_dtype(dtype or _dt.get_default_dtype()))
+    backend, scope = placed(device)
+    with scope:
+        arr = backend.impl.xp.eye(n, m, dtype=backend.native_dtype(dtype or _dt.get_default_dtype()))
     return _finish(arr, backend, requires_grad)
 
 
@@ -503,6 +551,7 @@ def manual_seed(seed):
     from .generator import check_seed, default_generator
     seed = check_seed(int(seed))
     _default["seed"] = seed
+    _device_type_seeds.clear()
     for backend in list(_seeded_backends):
         backend.impl.default_generator.seed(seed)
     return default_generator
@@ -534,7 +583,7 @@ def set_rng_state(new_state):
 
 def _random(kind, size, dtype, device, requires_grad, generator=None, **kw):
     from .generator import generator_state
-    backend = backend_for(device)
+    backend, scope = placed(device)
     d = dtype or _dt.get_default_dtype()
     if kind != "randint" and not d.is_floating_point:
         kernel = "check_uniform_bounds" if kind == "rand" else "normal_kernel_cpu"
@@ -542,7 +591,8 @@ def _random(kind, size, dtype, device, requires_grad, generator=None, **kw):
     if requires_grad and not d.is_floating_point:
         raise RuntimeError(_FACTORY_GRAD_MESSAGE)
     rng = generator_state(backend, generator, kind)
-    arr = getattr(rng, kind)(size, backend.native_dtype(d), **kw)
+    with scope:
+        arr = getattr(rng, kind)(size, backend.native_dtype(d), **kw)
     return _finish(arr, backend, requires_grad)
 
 
@@ -591,9 +641,10 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
     if d is _dt.bool_:
         raise NotImplementedError('"randperm" not implemented for \'Bool\'')
     _check_randperm_range(n, d)
-    backend = backend_for(device)
+    backend, scope = placed(device)
     rng = generator_state(backend, generator, "randperm")
-    return _finish(rng.randperm(n, backend.native_dtype(d)), backend, requires_grad)
+    with scope:
+        return _finish(rng.randperm(n, backend.native_dtype(d)), backend, requires_grad)
 
 
 def _check_randperm_range(n, d):

@@ -112,6 +112,13 @@ class Tensor:
     def is_cpu(self):
         return self.device.type == "cpu"
 
+    def get_device(self):
+        """The device index of a tensor on an accelerator; -1 on the cpu."""
+        if self._backend._cpu_device is not None:
+            return -1
+        index = self.device.index
+        return 0 if index is None else index
+
     def is_floating_point(self):
         return self.dtype.category == _dt.FLOATING
 
@@ -237,6 +244,10 @@ class Tensor:
 
     # ------------------------------------------------------------------ conversion to python
     def numpy(self, *, force=False):
+        """The values as a numpy array, sharing memory on the cpu; ``force=True`` also copies from a device."""
+        if self._backend._cpu_device is None and not force:
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy the "
+                            "tensor to host memory first.")
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         return self._backend.to_numpy(self._data, force=force)

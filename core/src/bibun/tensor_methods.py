@@ -267,8 +267,8 @@ def _to(self, *args, **kwargs):
     for a in args:
         if isinstance(a, _dt.dtype):
             dtype = a
-        elif isinstance(a, (str, _device)):
-            device = a
+        elif isinstance(a, (str, _device)) or (isinstance(a, int) and not isinstance(a, bool)):
+            device = a  # an int is an accelerator index: t.to(0) is t.to("cuda:0")
         elif isinstance(a, Tensor):
             dtype, device = a.dtype, a.device
         elif a is None:
@@ -284,6 +284,29 @@ def _to(self, *args, **kwargs):
     elif copy and out is self:
         out = _sh.clone(out)
     return out
+
+
+def _cuda(self, device=None, non_blocking=False, memory_format=None):
+    """A copy on the GPU (``device``: an index, "cuda:1", a device; None: the current device), or
+    ``self`` when it is there already."""
+    if device is None:
+        device = "cuda"
+    elif isinstance(device, int) and not isinstance(device, bool):
+        device = _device("cuda", device)
+    else:
+        device = _device(device)
+        if device.type != "cuda":
+            raise RuntimeError("Invalid device, must be cuda device")
+    from .ops.device_copy import to_device
+    return to_device(self, device)
+
+
+def _cpu(self, memory_format=None):
+    """A copy in host memory, or ``self`` when it is on the cpu already."""
+    if self._backend._cpu_device is not None:
+        return self
+    from .ops.device_copy import to_device
+    return to_device(self, "cpu")
 
 
 def _type_conv(dtype):
@@ -438,7 +461,8 @@ METHODS = {
     "uniform_": _rf.uniform_, "normal_": _rf.normal_, "random_": _rf.random_, "bernoulli_": _rf.bernoulli_,
     "exponential_": _rf.exponential_, "bernoulli": _rf.tensor_bernoulli,
     # conversion and construction
-    "to": _to, "float": _type_conv(_dt.float32), "double": _type_conv(_dt.float64), "half": _type_conv(_dt.float16),
+    "to": _to, "cuda": _cuda, "cpu": _cpu,
+    "float": _type_conv(_dt.float32), "double": _type_conv(_dt.float64), "half": _type_conv(_dt.float16),
     "long": _type_conv(_dt.int64), "int": _type_conv(_dt.int32), "short": _type_conv(_dt.int16),
     "bool": _type_conv(_dt.bool_), "byte": _type_conv(_dt.uint8), "char": _type_conv(_dt.int8),
     "type": _type, "type_as": _type_as,
