@@ -886,3 +886,8 @@ def test_family_error_pins_against_pytorch(torch, call, exc, message):
     with pytest.raises(exc) as info:
         eval(call, ns)
     assert str(info.value) == message
+
+
+def test_a_0dim_numpy_index_selects_like_an_int(device):
+    t = bibun.arange(5.0, device=device)
+    assert t[np.array(3)].shape == () and t[np.array(3)].item() == 3.0

@@ -73,7 +73,7 @@ def _analytical_jacobians(fn, inputs):
             continue
         for m in range(o.numel()):
             g = o.new_zeros(o.shape)
-            g._data.reshape(-1)[m] = 1
+            g._backend.xp.reshape(g._data, (-1,))[m] = 1  # a view: the array is fresh and contiguous
             grads = autograd_grad([o], diff_in, [g], retain_graph=True, allow_unused=True)
             for x, gx in zip(diff_in, grads):
                 if gx is not None:

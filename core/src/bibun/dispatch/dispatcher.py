@@ -354,7 +354,7 @@ def _write_directly(op, self, other, attrs):
             return False
         od = other
     elif other.__class__ is int:
-        if ad.dtype is backend.bool_native:
+        if ad.dtype == backend.bool_native:  # ==: a namespace's dtype objects need not be singletons
             return False
         od = other
     else:

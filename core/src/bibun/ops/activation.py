@@ -527,7 +527,11 @@ threshold_op = OpDef("threshold", type_rule="none", save=("self",))
 
 @threshold_op.impl
 def _(xp, a, threshold, value):
-    return xp.where(a > threshold, a, xp.asarray(value, dtype=a.dtype))
+    if isinstance(threshold, float) and not xp.isdtype(a.dtype, "real floating"):
+        above = xp.astype(a, xp.float64) > threshold  # the standard compares integers with integers only
+    else:
+        above = a > threshold
+    return xp.where(above, a, xp.asarray(value, dtype=a.dtype))
 
 
 @threshold_op.backward
@@ -650,11 +654,11 @@ def erf_kernel(xp, x):
     mid = (ax < 1.25) & ~small
     first = (ax < _ERFC_SPLIT) & ~(small | mid)
     second = (ax < 6) & ~(small | mid | first)
-    if bool(mid.any()):
+    if bool(xp.any(mid)):
         out[mid] = _erf_mid(ax[mid])
-    if bool(first.any()):
+    if bool(xp.any(first)):
         out[first] = _erf_tail(xp, ax[first], _ERFC_A_R, _ERFC_A_S)
-    if bool(second.any()):
+    if bool(xp.any(second)):
         out[second] = _erf_tail(xp, ax[second], _ERFC_B_R, _ERFC_B_S)
     out = xp.copysign(out, a)
     out[small] = _erf_small(a[small])

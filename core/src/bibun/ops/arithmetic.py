@@ -11,6 +11,7 @@ import math
 from ..dispatch.opdef import OpDef
 from ..factories import zeros_like
 from ..tensor import Tensor
+from ._portable import into, numpy_extras
 from ._util import check_broadcast
 
 __all__ = ["add", "sub", "rsub", "mul", "div", "neg", "pow_scalar", "pow_tensor", "pow_scalar_base",
@@ -27,14 +28,19 @@ def _binary(name, node=None, rule="promote", save=(), save_if=None):
 add = _binary("add")
 
 
+def _scaled(xp, b, alpha):
+    """``alpha * b``; a python number stays one, so it keeps promoting as a scalar."""
+    return b * alpha if isinstance(b, (int, float)) else xp.multiply(b, alpha)
+
+
 @add.impl
 def _(xp, a, b, alpha=1):
-    return xp.add(a, b) if alpha == 1 else xp.add(a, xp.multiply(b, alpha))
+    return xp.add(a, b) if alpha == 1 else xp.add(a, _scaled(xp, b, alpha))
 
 
 @add.impl_inplace
 def _(xp, out, a, b, alpha=1):
-    xp.add(a, b if alpha == 1 else xp.multiply(b, alpha), out=out)
+    into(xp, xp.add, out, a, b if alpha == 1 else _scaled(xp, b, alpha))
 
 
 @add.backward
@@ -48,12 +54,12 @@ sub = _binary("sub")
 
 @sub.impl
 def _(xp, a, b, alpha=1):
-    return xp.subtract(a, b) if alpha == 1 else xp.subtract(a, xp.multiply(b, alpha))
+    return xp.subtract(a, b) if alpha == 1 else xp.subtract(a, _scaled(xp, b, alpha))
 
 
 @sub.impl_inplace
 def _(xp, out, a, b, alpha=1):
-    xp.subtract(a, b if alpha == 1 else xp.multiply(b, alpha), out=out)
+    into(xp, xp.subtract, out, a, b if alpha == 1 else _scaled(xp, b, alpha))
 
 
 @sub.backward
@@ -89,7 +95,7 @@ def _(xp, a, b):
 
 @mul.impl_inplace
 def _(xp, out, a, b):
-    xp.multiply(a, b, out=out)
+    into(xp, xp.multiply, out, a, b)
 
 
 @mul.backward
@@ -109,7 +115,7 @@ def _(xp, a, b):
 
 @div.impl_inplace
 def _(xp, out, a, b):
-    xp.divide(a, b, out=out)
+    into(xp, xp.divide, out, a, b)
 
 
 @div.backward
@@ -299,11 +305,13 @@ clamp = OpDef("clamp", type_rule="none", save=("self",), node_name="ClampBackwar
 
 @clamp.impl
 def _(xp, a, min=None, max=None):  # noqa: A002
-    out = xp.clip(a, min, max)
-    if out.dtype != a.dtype:  # an integral tensor clamped to a python float: PyTorch computes in the default float
+    if (isinstance(min, float) or isinstance(max, float)) and not xp.isdtype(a.dtype, "real floating"):
+        # an integral tensor clamped to a python float: PyTorch computes in the default float
         from ..dtypes import get_default_dtype
-        out = xp.astype(out, getattr(xp, get_default_dtype().numpy_name))
-    return out
+        a = xp.astype(a, getattr(xp, get_default_dtype().numpy_name))
+    if min is not None and max is not None and min > max:  # the standard leaves clip open there; max wins
+        return xp.minimum(xp.maximum(a, min), max)
+    return xp.clip(a, min, max)
 
 
 @clamp.backward
@@ -326,7 +334,9 @@ clamp_tensor = OpDef("clamp_tensor", inputs=("self", "min", "max"), type_rule="p
 
 @clamp_tensor.impl
 def _(xp, a, lo, hi):
-    return xp.clip(a, lo, hi)
+    if numpy_extras(xp) or lo is None or hi is None:
+        return xp.clip(a, lo, hi)
+    return xp.minimum(xp.maximum(a, lo), hi)  # the standard leaves clip open where lo > hi; PyTorch's max wins
 
 
 @clamp_tensor.backward

@@ -22,6 +22,7 @@ import warnings
 
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
+from ._portable import c_contiguous, numpy_extras
 
 __all__ = ["conv1d", "conv2d", "conv3d", "convolution", "conv_output_size"]
 
@@ -51,7 +52,8 @@ def pad_array(xp, x, padding, extent=None, fill=0):
 
 def windows(xp, x, kernel, stride, padding, dilation, out):
     """A strided view of padded ``x`` (..., *S) as (..., *kernel, *out): element [..., k, o] is
-    x_padded[..., o * stride + k * dilation]. No copy beyond the padding."""
+    x_padded[..., o * stride + k * dilation]. No copy beyond the padding. Only for namespaces
+    with strided views (:func:`numpy_extras`)."""
     x = pad_array(xp, x, padding)
     nd = len(kernel)
     st = x.strides
@@ -61,11 +63,25 @@ def windows(xp, x, kernel, stride, padding, dilation, out):
     return xp.lib.stride_tricks.as_strided(x, shape, strides)
 
 
+def window_keys(kernel, stride, dilation, out):
+    """Per kernel offset (in C order), the index of the padded input's positions it reads for every output."""
+    return [(Ellipsis,) + tuple(slice(k * d, k * d + (o - 1) * t + 1, t)
+                                for k, d, t, o in zip(offset, dilation, stride, out))
+            for offset in itertools.product(*(range(k) for k in kernel))]
+
+
 def _columns(xp, x, kernel, stride, padding, dilation, out, groups):
-    """im2col: (N, groups, C/groups * K, P), a fresh array (one copy of the strided view)."""
+    """im2col: (N, groups, C/groups * K, P), a fresh array (one copy of the strided view).
+
+    Without strided views (the array API standard has none) the kernel offsets' slices are
+    stacked instead: the same array, somewhat slower to build on numpy.
+    """
     n, c = x.shape[:2]
-    view = windows(xp, x, kernel, stride, padding, dilation, out)
-    return view.reshape(n, groups, c // groups * math.prod(kernel), math.prod(out))
+    shape = (n, groups, c // groups * math.prod(kernel), math.prod(out))
+    if numpy_extras(xp):
+        return xp.reshape(windows(xp, x, kernel, stride, padding, dilation, out), shape)
+    x = pad_array(xp, x, padding)
+    return xp.reshape(xp.stack([x[key] for key in window_keys(kernel, stride, dilation, out)], axis=2), shape)
 
 
 def _conv_kernel(xp, x, w, b, stride, padding, dilation, groups):
@@ -74,12 +90,12 @@ def _conv_kernel(xp, x, w, b, stride, padding, dilation, groups):
     out = conv_output_size(x.shape[2:], kernel, stride, padding, dilation)
     cols = _columns(xp, x, kernel, stride, padding, dilation, out, groups)
     if groups == 1:
-        y = xp.matmul(w.reshape(o, -1), cols[:, 0])  # (O, CK) @ (N, CK, P)
+        y = xp.matmul(xp.reshape(w, (o, -1)), cols[:, 0, ...])  # (O, CK) @ (N, CK, P)
     else:
-        y = xp.matmul(w.reshape(groups, o // groups, -1), cols)  # (g, O/g, CK/g) @ (N, g, CK/g, P)
-    y = y.reshape((n, o) + out)
+        y = xp.matmul(xp.reshape(w, (groups, o // groups, -1)), cols)  # (g, O/g, CK/g) @ (N, g, CK/g, P)
+    y = xp.reshape(y, (n, o) + out)
     if b is not None:
-        y += b.reshape((o,) + (1,) * len(out))
+        y += xp.reshape(b, (o,) + (1,) * len(out))
     return y
 
 
@@ -91,12 +107,12 @@ def _input_grad_kernel(xp, grad, w, input_shape, stride, padding, dilation, grou
     out = grad.shape[2:]
     p = math.prod(out)
     if groups == 1:
-        wt = xp.ascontiguousarray(w.reshape(o, -1).T)
-        cols = xp.matmul(wt, grad.reshape(n, o, p))  # (N, CK, P)
+        wt = c_contiguous(xp, xp.matrix_transpose(xp.reshape(w, (o, -1))))
+        cols = xp.matmul(wt, xp.reshape(grad, (n, o, p)))  # (N, CK, P)
     else:
-        wt = xp.ascontiguousarray(xp.swapaxes(w.reshape(groups, o // groups, -1), 1, 2))
-        cols = xp.matmul(wt, grad.reshape(n, groups, o // groups, p))  # (N, g, CK/g, P)
-    cols = cols.reshape((n, c) + tuple(kernel) + tuple(out))
+        wt = c_contiguous(xp, xp.matrix_transpose(xp.reshape(w, (groups, o // groups, -1))))
+        cols = xp.matmul(wt, xp.reshape(grad, (n, groups, o // groups, p)))  # (N, g, CK/g, P)
+    cols = xp.reshape(cols, (n, c) + tuple(kernel) + tuple(out))
     gx = xp.zeros((n, c) + tuple(spatial), dtype=grad.dtype)
     for src, dst in _col2im_plan(tuple(kernel), tuple(out), tuple(stride), tuple(padding), tuple(dilation),
                                  tuple(spatial)):
@@ -132,16 +148,16 @@ def _weight_grad_kernel(xp, grad, x, weight_shape, stride, padding, dilation, gr
     cols = _columns(xp, x, kernel, stride, padding, dilation, out, groups)  # (N, g, CK/g, P)
     og = o // groups
     ck = cols.shape[2]
-    g = grad.reshape(n, groups, og, p)
+    g = xp.reshape(grad, (n, groups, og, p))
     if og * ck <= 2 * p * (og + ck):
         # small per-sample products: one batched matmul, then a sum over the batch
-        gw = xp.matmul(g, xp.swapaxes(cols, 2, 3)).sum(axis=0)
+        gw = xp.sum(xp.matmul(g, xp.matrix_transpose(cols)), axis=0)
     else:
         # large ones: fold the batch into the contraction (one GEMM per group, no (N, O, CK) temporary)
-        gf = xp.ascontiguousarray(xp.moveaxis(g, 0, 2)).reshape(groups, og, n * p)
-        cf = xp.ascontiguousarray(xp.moveaxis(cols, 0, 2)).reshape(groups, ck, n * p)
-        gw = xp.matmul(gf, xp.swapaxes(cf, 1, 2))
-    return gw.reshape(weight_shape)
+        gf = xp.reshape(c_contiguous(xp, xp.moveaxis(g, 0, 2)), (groups, og, n * p))
+        cf = xp.reshape(c_contiguous(xp, xp.moveaxis(cols, 0, 2)), (groups, ck, n * p))
+        gw = xp.matmul(gf, xp.matrix_transpose(cf))
+    return xp.reshape(gw, weight_shape)
 
 
 # ---------------------------------------------------------------------- ops

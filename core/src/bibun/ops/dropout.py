@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+from ._portable import strides as array_strides
+
 __all__ = ["dropout", "feature_dropout", "alpha_dropout", "feature_alpha_dropout"]
 
 # SELU's negative saturation value, -scale * alpha, as a positive number
@@ -20,7 +22,7 @@ _ALPHA = 1.7580993408473766
 def _memory_order(input):  # noqa: A002
     """The dims of ``input`` from outermost to innermost in memory, when that is not plain order
     (a transposed or permuted input), else None. An expanded (stride 0) input counts as plain."""
-    shape, strides = input._data.shape, input._data.strides
+    shape, strides = input._data.shape, array_strides(input._backend, input._data)
     if any(st <= 0 for n, st in zip(shape, strides) if n > 1):
         return None
     dims = sorted(range(len(shape)), key=lambda d: -strides[d] if shape[d] > 1 else 0)

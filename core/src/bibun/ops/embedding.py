@@ -18,7 +18,11 @@ embedding_op = OpDef("embedding", inputs=("weight", "indices"), differentiable=(
 
 @embedding_op.impl
 def _(xp, weight, indices, padding_idx, scale_grad_by_freq):
-    return xp.take(weight, indices, axis=0)
+    if indices.ndim == 1:
+        return xp.take(weight, indices, axis=0)
+    # the standard takes with 1-d indices only
+    rows = xp.take(weight, xp.reshape(indices, (-1,)), axis=0)
+    return xp.reshape(rows, tuple(indices.shape) + tuple(weight.shape[1:]))
 
 
 @embedding_op.backward

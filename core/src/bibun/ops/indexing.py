@@ -18,6 +18,7 @@ from .. import dtypes as _dt
 from ..dispatch.dispatcher import check_inplace_allowed, dispatch_inplace, write_into
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
+from ._portable import numpy_extras, put_key, take_key
 from ._util import broadcast_shapes, canonical_dim
 
 __all__ = ["getitem", "setitem", "gather", "scatter", "scatter_add", "index_select", "index_add", "masked_fill",
@@ -89,7 +90,7 @@ def narrow(input, dim, start, length):  # noqa: A002
     start = start + size if start < 0 else start
     if start < 0 or start + length > size or length < 0:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
-    return slice_op(input, key=(slice(None),) * d + (slice(start, start + length),))
+    return slice_op(input, key=(slice(None),) * d + (slice(start, start + length), Ellipsis))
 
 
 # ---------------------------------------------------------------------- advanced indexing
@@ -98,7 +99,7 @@ index_op = OpDef("index", type_rule="none", node_name="IndexBackward0")
 
 @index_op.impl
 def _(xp, a, key):
-    return a[key]
+    return a[key] if numpy_extras(xp) else take_key(xp, a, key)
 
 
 @index_op.backward
@@ -112,6 +113,8 @@ index_put_acc = OpDef("index_put_acc", type_rule="none", node_name="IndexPutBack
 @index_put_acc.impl
 def _(xp, g, shape, key):
     out = xp.zeros(shape, dtype=g.dtype)
+    if not numpy_extras(xp):
+        return put_key(xp, out, key, g, accumulate=True)
     xp.add.at(out, key, g)
     return out
 
@@ -156,7 +159,7 @@ def _index_array(k, input):  # noqa: A002
         host = np.asarray(k)
         if host.size == 0:
             host = host.astype(np.int64)  # t[[]] selects nothing, as in PyTorch
-        arr = backend.from_numpy(np.ascontiguousarray(host))
+        arr = backend.from_numpy(np.require(host, requirements="C"))  # keeps 0-d (ascontiguousarray makes it 1-d)
         name = backend.dtype_of(arr).name
     else:
         _int_index(k)  # raises PyTorch's message for a float, a string, ...
@@ -308,7 +311,7 @@ def _first_out_of_range(xp, arr, lo, hi):
     if int(xp.min(arr)) >= lo and int(xp.max(arr)) < hi:
         return None
     flat = xp.reshape(arr, (-1,))
-    return int(flat[int(xp.argmax((flat < lo) | (flat >= hi)))])
+    return int(flat[int(xp.argmax(xp.astype((flat < lo) | (flat >= hi), xp.int8)))])
 
 
 def getitem(input, key):  # noqa: A002
@@ -319,7 +322,7 @@ def getitem(input, key):  # noqa: A002
         if kind == "select":
             x = select_op(x, key=(slice(None),) * d + (arg, Ellipsis))
         elif kind == "slice":
-            x = slice_op(x, key=(slice(None),) * d + (arg,))
+            x = slice_op(x, key=(slice(None),) * d + (arg, Ellipsis))
         else:
             x = x.unsqueeze(d)
     if adv is not None:
@@ -330,12 +333,30 @@ def getitem(input, key):  # noqa: A002
 
 
 # ---------------------------------------------------------------------- t[key] = value
+def _read(xp, view, adv):
+    return view[adv] if numpy_extras(xp) else take_key(xp, view, adv)
+
+
+def _write(xp, data, basic, adv, v):
+    """``data[basic][adv] = v`` in place (``adv`` None: a basic key only)."""
+    key = basic + (Ellipsis,)  # the Ellipsis keeps even an all-int basic key a view
+    if numpy_extras(xp):
+        if adv is None:
+            data[key] = v
+        else:
+            data[key][adv] = v
+        return
+    # the standard assigns through basic keys without None, and a python scalar only of the array's kind
+    view = data[key]
+    if adv is not None:
+        view[...] = put_key(xp, view, adv, v)
+    else:
+        view[...] = v if hasattr(v, "dtype") else xp.asarray(v, dtype=view.dtype)
+
+
 def _setitem_kernel(xp, a, v, basic, adv):
     out = xp.asarray(a, copy=True)
-    if adv is None:
-        out[basic] = v
-    else:
-        out[basic + (Ellipsis,)][adv] = v  # the Ellipsis keeps even an all-int basic key a view
+    _write(xp, out, basic, adv, v)
     return out
 
 
@@ -402,7 +423,7 @@ def setitem(input, key, value):  # noqa: A002
                            + " that requires grad is being used in an in-place operation.")
     check_inplace_allowed(input, "setitem")
     data = input._data
-    target = data[basic] if adv is None else data[basic + (Ellipsis,)][adv]
+    target = data[basic + (Ellipsis,)] if adv is None else _read(input._backend.xp, data[basic + (Ellipsis,)], adv)
     tshape = tuple(getattr(target, "shape", ()))
     v = value
     if is_tensor:
@@ -426,11 +447,7 @@ def setitem(input, key, value):  # noqa: A002
             op = setitem_copy if is_tensor and value.ndim else setitem_fill
         write_into(input, op(input, v, basic=basic, adv=adv), "setitem")
         return
-    v = v._data if is_tensor else value
-    if adv is None:
-        data[basic] = v
-    else:
-        data[basic + (Ellipsis,)][adv] = v
+    _write(input._backend.xp, data, basic, adv, v._data if is_tensor else value)
     input._version[0] += 1
 
 
@@ -510,14 +527,18 @@ scatter_value = OpDef("scatter_value", inputs=("self", "index"), differentiable=
 
 @scatter_src.impl
 def _(xp, a, index, src, dim):
-    out = xp.asarray(a, copy=True)
     sl = tuple(slice(0, s) for s in index.shape)
+    if not numpy_extras(xp):
+        return put_key(xp, a, _scatter_indices(xp, index, dim), src[sl])
+    out = xp.asarray(a, copy=True)
     out[_scatter_indices(xp, index, dim)] = src[sl]
     return out
 
 
 @scatter_value.impl
 def _(xp, a, index, dim, value):
+    if not numpy_extras(xp):
+        return put_key(xp, a, _scatter_indices(xp, index, dim), value)
     out = xp.asarray(a, copy=True)
     out[_scatter_indices(xp, index, dim)] = value
     return out
@@ -562,8 +583,10 @@ scatter_add_op = OpDef("scatter_add", inputs=("self", "index", "src"), different
 
 @scatter_add_op.impl
 def _(xp, a, index, src, dim):
-    out = xp.asarray(a, copy=True)
     sl = tuple(slice(0, s) for s in index.shape)
+    if not numpy_extras(xp):
+        return put_key(xp, a, _scatter_indices(xp, index, dim), src[sl], accumulate=True)
+    out = xp.asarray(a, copy=True)
     xp.add.at(out, _scatter_indices(xp, index, dim), src[sl])
     return out
 
@@ -627,9 +650,12 @@ index_add_op = OpDef("index_add", inputs=("self", "index", "source"), differenti
 
 @index_add_op.impl
 def _(xp, a, index, source, dim, alpha=1):
-    out = xp.asarray(a, copy=True)
     key = (slice(None),) * dim + (index,)
-    xp.add.at(out, key, source if alpha == 1 else source * alpha)
+    source = source if alpha == 1 else source * alpha
+    if not numpy_extras(xp):
+        return put_key(xp, a, key, source, accumulate=True)
+    out = xp.asarray(a, copy=True)
+    xp.add.at(out, key, source)
     return out
 
 

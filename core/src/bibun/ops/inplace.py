@@ -13,8 +13,16 @@ fill_op = OpDef("fill", type_rule="none", node_name="FillBackward2")
 zero_op = OpDef("zero", type_rule="none", node_name="ZeroBackward0")
 
 
+def _of_kind(xp, value, dtype):
+    """A python number as the kind of number ``dtype`` holds (a float truncated for an integer dtype,
+    as PyTorch casts): the standard fills and assigns only numbers of the array's own kind."""
+    if isinstance(value, float) and not xp.isdtype(dtype, "real floating"):
+        return bool(value) if dtype == xp.bool else int(value)
+    return value
+
+
 def _fill_kernel(xp, a, value):
-    return xp.full(a.shape, value, dtype=a.dtype)
+    return xp.full(a.shape, _of_kind(xp, value, a.dtype), dtype=a.dtype)
 
 
 def _no_grad_through(ctx, grad):
@@ -41,7 +49,8 @@ def fill_(self, value, name="fill_"):
     op = zero_op if name == "zero_" else fill_op
     if not self._requires_grad and self._base is None:
         check_inplace_allowed(self, name)
-        self._data[...] = value
+        data = self._data
+        data[...] = _of_kind(self._backend.xp, value, data.dtype)
         self._version[0] += 1
         return self
     return dispatch_inplace(op, self, (), {"value": value}, name)
@@ -52,7 +61,7 @@ fill_tensor_op = OpDef("fill_tensor", inputs=("self", "value"), type_rule="none"
 
 @fill_tensor_op.impl
 def _(xp, a, value):
-    return xp.full(a.shape, value, dtype=a.dtype)
+    return xp.asarray(xp.broadcast_to(xp.astype(value, a.dtype), a.shape), copy=True)
 
 
 @fill_tensor_op.backward

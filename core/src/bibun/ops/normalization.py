@@ -83,9 +83,10 @@ batch_norm_op = OpDef("native_batch_norm", inputs=("input", "weight", "bias", "r
                       doc="(y, mean, invstd) per channel (dim 1); training mode updates the running stats in place.")
 
 
-def _channel_view(t, ndim):
-    """A (C,) tensor or array shaped (1, C, 1, ...) to broadcast against an ``ndim``-dim input."""
-    return t.reshape((1, -1) + (1,) * (ndim - 2))
+def _channel_view(t, ndim, xp=None):
+    """A (C,) tensor (or, given ``xp``, array) shaped (1, C, 1, ...) to broadcast against an ``ndim``-dim input."""
+    shape = (1, -1) + (1,) * (ndim - 2)
+    return t.reshape(shape) if xp is None else xp.reshape(t, shape)
 
 
 @batch_norm_op.impl
@@ -97,21 +98,21 @@ def _(xp, x, weight, bias, running_mean, running_var, training, momentum, eps):
     if training:
         mean, centered, var = _moments(xp, x, axes)
         invstd = 1 / xp.sqrt(var + eps)
-        mean, var, invstd = mean.reshape(-1), var.reshape(-1), invstd.reshape(-1)
+        mean, var, invstd = xp.reshape(mean, (-1,)), xp.reshape(var, (-1,)), xp.reshape(invstd, (-1,))
         n = x.size // x.shape[1]
         if running_mean is not None:
             running_mean[...] = momentum * mean + (1 - momentum) * running_mean
         if running_var is not None:
             running_var[...] = momentum * (var * (n / (n - 1))) + (1 - momentum) * running_var
     else:
-        mean = xp.array(running_mean, copy=True)  # later updates must not reach it
+        mean = xp.asarray(running_mean, copy=True)  # later updates must not reach it
         invstd = 1 / xp.sqrt(running_var + eps)
-        centered = x - _channel_view(mean, x.ndim)
-    y = centered * _channel_view(invstd, x.ndim)
+        centered = x - _channel_view(mean, x.ndim, xp)
+    y = centered * _channel_view(invstd, x.ndim, xp)
     if weight is not None:
-        y = y * _channel_view(weight, x.ndim)
+        y = y * _channel_view(weight, x.ndim, xp)
     if bias is not None:
-        y = y + _channel_view(bias, x.ndim)
+        y = y + _channel_view(bias, x.ndim, xp)
     return y, mean, invstd
 
 

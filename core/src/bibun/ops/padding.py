@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
+from ._portable import c_contiguous
 
 __all__ = ["pad", "constant_pad_nd"]
 
@@ -74,25 +75,45 @@ def constant_pad_nd(input, pad, value=0):  # noqa: A002
 
 # ---------------------------------------------------------------------- reflect / replicate
 def _split(pad):
-    """(positive pads for xp.pad, per-dim crops), trailing dims last-first as in ``pad``."""
+    """(positive pads, per-dim crops), trailing dims last-first as in ``pad``."""
     n = len(pad) // 2
     grow = [(max(0, pad[2 * i]), max(0, pad[2 * i + 1])) for i in range(n)]
     crop = [(max(0, -pad[2 * i]), max(0, -pad[2 * i + 1])) for i in range(n)]
     return grow, crop
 
 
-def _border_pad(xp, a, pad, mode):
+def _pad_dim(xp, a, dim, lo, hi, reflect):
+    """``a`` grown by ``lo`` and ``hi`` positions along ``dim``: mirrored about the edge element
+    (reflect) or copies of it (replicate). Slices and one ``concat``: the standard has no ``pad``."""
+    nd, n = a.ndim, a.shape[dim]
+    parts = []
+    if lo:
+        if reflect:
+            parts.append(xp.flip(a[_key(nd, dim, slice(1, lo + 1))], axis=dim))
+        else:
+            parts.append(xp.broadcast_to(a[_key(nd, dim, slice(0, 1))], a.shape[:dim] + (lo,) + a.shape[dim + 1:]))
+    parts.append(a)
+    if hi:
+        if reflect:
+            parts.append(xp.flip(a[_key(nd, dim, slice(n - 1 - hi, n - 1))], axis=dim))
+        else:
+            parts.append(xp.broadcast_to(a[_key(nd, dim, slice(n - 1, n))], a.shape[:dim] + (hi,) + a.shape[dim + 1:]))
+    return xp.concat(parts, axis=dim)
+
+
+def _border_pad(xp, a, pad, reflect):
     grow, crop = _split(pad)
-    n = len(grow)
-    widths = [(0, 0)] * (a.ndim - n) + list(reversed(grow))
-    out = xp.pad(a, widths, mode=mode) if any(lo or hi for lo, hi in grow) else a
+    out = a
+    for i, (lo, hi) in enumerate(grow):
+        if lo or hi:
+            out = _pad_dim(xp, out, a.ndim - 1 - i, lo, hi, reflect)
     if any(lo or hi for lo, hi in crop):
         key = [slice(None)] * a.ndim
         for i, (lo, hi) in enumerate(crop):
             dim = a.ndim - 1 - i
             key[dim] = slice(lo, out.shape[dim] - hi)
         out = out[tuple(key)]
-    return xp.ascontiguousarray(out) if out is not a else a.copy()
+    return c_contiguous(xp, out) if out is not a else xp.asarray(a, copy=True)
 
 
 def _border_fold(xp, grad, pad, input_shape, reflect):
@@ -103,13 +124,15 @@ def _border_fold(xp, grad, pad, input_shape, reflect):
     for i, ((lo, hi), (clo, chi)) in enumerate(zip(grow, crop)):
         dim = nd - 1 - i
         if clo or chi:  # cropped positions get no gradient
-            widths = [(0, 0)] * nd
-            widths[dim] = (clo, chi)
-            g = xp.pad(g, widths)
+            shape = list(g.shape)
+            shape[dim] += clo + chi
+            grown = xp.zeros(tuple(shape), dtype=g.dtype)
+            grown[_key(nd, dim, slice(clo, clo + g.shape[dim]))] = g
+            g = grown
         if not (lo or hi):
             continue
         n = input_shape[dim]
-        core = g[_key(nd, dim, slice(lo, lo + n))].copy()
+        core = xp.asarray(g[_key(nd, dim, slice(lo, lo + n))], copy=True)
         if reflect:
             if lo:
                 core[_key(nd, dim, slice(1, lo + 1))] += xp.flip(g[_key(nd, dim, slice(0, lo))], axis=dim)
@@ -118,25 +141,24 @@ def _border_fold(xp, grad, pad, input_shape, reflect):
                     g[_key(nd, dim, slice(lo + n, lo + n + hi))], axis=dim)
         else:
             if lo:
-                core[_key(nd, dim, slice(0, 1))] += g[_key(nd, dim, slice(0, lo))].sum(axis=dim, keepdims=True)
+                core[_key(nd, dim, slice(0, 1))] += xp.sum(g[_key(nd, dim, slice(0, lo))], axis=dim, keepdims=True)
             if hi:
-                core[_key(nd, dim, slice(n - 1, n))] += g[_key(nd, dim, slice(lo + n, lo + n + hi))].sum(
-                    axis=dim, keepdims=True)
+                core[_key(nd, dim, slice(n - 1, n))] += xp.sum(
+                    g[_key(nd, dim, slice(lo + n, lo + n + hi))], axis=dim, keepdims=True)
         g = core
-    return g if g is not grad else g.copy()
+    return g if g is not grad else xp.asarray(g, copy=True)
 
 
 def _border_ops(kind, nd):
     """The forward and backward ops of reflection or replication padding of ``nd`` trailing dims."""
     title = {"reflection": "Reflection", "replication": "Replication"}[kind]
     reflect = kind == "reflection"
-    mode = "reflect" if reflect else "edge"
     fwd = OpDef(f"{kind}_pad{nd}d", type_rule="none", node_name=f"{title}Pad{nd}DBackward0")
     bwd = OpDef(f"{kind}_pad{nd}d_backward", type_rule="none", node_name=f"{title}Pad{nd}DBackwardBackward0")
 
     @fwd.impl
     def _(xp, a, pad):
-        return _border_pad(xp, a, pad, mode)
+        return _border_pad(xp, a, pad, reflect)
 
     @fwd.backward
     def _(ctx, grad):

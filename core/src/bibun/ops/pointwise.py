@@ -13,6 +13,7 @@ import struct
 
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
+from ._portable import numpy_extras
 from ._util import check_broadcast
 
 __all__ = ["fma", "round_scalar", "lerp_into", "addcmul", "addcdiv", "lerp"]
@@ -23,14 +24,23 @@ _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's constant, splits a double into two
 def round_scalar(x, dtype):
     """A python number as ``dtype`` holds it (PyTorch casts scalar arguments to the op's dtype).
 
-    ``dtype`` is anything with an ``itemsize``: a bibun dtype or an array's.
+    ``dtype`` is anything with an ``itemsize``: a bibun dtype or a numpy or cupy array's.
     """
-    size = dtype.itemsize
+    return _round_to(x, dtype.itemsize)
+
+
+def _round_to(x, size):
     if size == 4:
         return struct.unpack("f", struct.pack("f", x))[0]
     if size == 2:
         return struct.unpack("e", struct.pack("e", x))[0]
     return float(x)
+
+
+def _float_bytes(xp, dtype):
+    """The width of a floating array dtype; the standard's dtypes have no ``itemsize``, but ``finfo``."""
+    size = getattr(dtype, "itemsize", None)
+    return xp.finfo(dtype).bits // 8 if size is None else size
 
 
 _CHUNK = 65536  # fma works through large arrays in blocks whose temporaries stay in cache
@@ -55,7 +65,9 @@ def _fma64(xp, a, b, c):
     """``a * b + c`` in float64 with a single rounding (Dekker's exact product, Knuth's exact sum).
 
     Correctly rounded but for ties far below the last bit; where an intermediate is not
-    finite (overflow, inf or nan inputs) the plainly rounded ``a * b + c`` is kept.
+    finite (overflow, inf or nan inputs) the plainly rounded ``a * b + c`` is kept. This one
+    reuses buffers through ``out=`` (numpy, cupy); :func:`_fma64_standard` is the same
+    arithmetic within the array API standard.
     """
     p = xp.multiply(a, b)
     ah = xp.empty_like(p)
@@ -92,6 +104,49 @@ def _fma64(xp, a, b, c):
     return r
 
 
+def _split(a):
+    """Veltkamp's split of an array: ``a == hi + lo`` exactly, each with at most 26 significant bits."""
+    hi = a * _SPLIT
+    lo = hi - a
+    hi -= lo
+    return hi, a - hi
+
+
+def _fma64_standard(xp, a, b, c):
+    """:func:`_fma64` with operators and in-place operators only (the standard has no ``out=``):
+    the same operations in the same order, so the same bits, with a few more temporaries."""
+    p = a * b
+    ah, al = _split(a)
+    if isinstance(b, float):
+        bh, bl = _split_scalar(b)
+        e = ah * bh
+        e -= p
+        ah *= bl
+        e += ah
+        tmp = al * bh
+        e += tmp
+        al *= bl
+        e += al
+    else:
+        bh, bl = _split(b)
+        e = ah * bh
+        e -= p
+        ah *= bl
+        e += ah
+        bh *= al
+        e += bh
+        al *= bl
+        e += al
+    s = p + c
+    z = s - p
+    p -= s - z
+    z -= c
+    p -= z  # p + (c - z), the sign flipped twice: the same rounding
+    p += e
+    p += s
+    return xp.where(xp.isnan(p), s, p)
+
+
 def _fma_narrow(xp, a, b, c):
     """``a * b + c`` for floats narrower than float64, via float64, where their product is exact.
 
@@ -100,10 +155,15 @@ def _fma_narrow(xp, a, b, c):
     several times slower than the casts.
     """
     wide = xp.float64
-    r = a.astype(wide)
-    r *= b if isinstance(b, float) else b.astype(wide)
-    r += c.astype(wide)
-    return r.astype(c.dtype)
+    if numpy_extras(xp):  # the array method: quicker than the standard's function on small arrays
+        r = a.astype(wide)
+        r *= b if isinstance(b, float) else b.astype(wide)
+        r += c.astype(wide)
+        return r.astype(c.dtype)
+    r = xp.astype(a, wide)
+    r *= b if isinstance(b, float) else xp.astype(b, wide)
+    r += xp.astype(c, wide)
+    return xp.astype(r, c.dtype)
 
 
 def _fma_blocks(xp, kernel, a, b, c, out):
@@ -111,9 +171,10 @@ def _fma_blocks(xp, kernel, a, b, c, out):
 
     ``out`` may alias ``a`` or ``c``: each block is read whole before it is written.
     """
-    af, cf, of = a.reshape(-1), c.reshape(-1), out.reshape(-1)
+    flat = (-1,)
+    af, cf, of = xp.reshape(a, flat), xp.reshape(c, flat), xp.reshape(out, flat)
     scalar = isinstance(b, float)
-    bf = b if scalar else b.reshape(-1)
+    bf = b if scalar else xp.reshape(b, flat)
     for i in range(0, af.shape[0], _CHUNK):
         j = i + _CHUNK
         of[i:j] = kernel(xp, af[i:j], bf if scalar else bf[i:j], cf[i:j])
@@ -121,9 +182,12 @@ def _fma_blocks(xp, kernel, a, b, c, out):
 
 
 def _contiguous_alike(shape, *arrays):
+    """Same shape and C-contiguous, as far as the arrays tell (the standard's do not: then no blocks)."""
     for x in arrays:
-        if not isinstance(x, float) and (x.shape != shape or not x.flags.c_contiguous):
-            return False
+        if not isinstance(x, float):
+            flags = getattr(x, "flags", None)
+            if x.shape != shape or flags is None or not flags.c_contiguous:
+                return False
     return True
 
 
@@ -135,19 +199,20 @@ def fma(xp, a, b, c, out=None):
     written there (``out`` may be ``a`` or ``c``).
     """
     dt = c.dtype
+    size = _float_bytes(xp, dt)
     if isinstance(b, (int, float)):
-        b = round_scalar(b, dt)
-    if xp.ndim(a) == 0 and (isinstance(b, float) or xp.ndim(b) == 0):
+        b = _round_to(b, size)
+    if a.ndim == 0 and (isinstance(b, float) or b.ndim == 0):
         # the kernels write into buffers shaped like a * b: give a 0-dim product (or numpy scalars) dims
         shape = c.shape if c.ndim else (1,)
-        r = fma(xp, xp.broadcast_to(xp.asarray(a), shape),
-                b if isinstance(b, float) else xp.broadcast_to(xp.asarray(b), shape),
-                xp.reshape(xp.asarray(c), shape)).reshape(c.shape)
+        r = xp.reshape(fma(xp, xp.broadcast_to(xp.asarray(a), shape),
+                           b if isinstance(b, float) else xp.broadcast_to(xp.asarray(b), shape),
+                           xp.reshape(xp.asarray(c), shape)), c.shape)
         if out is None:
             return r
         out[...] = r
         return out
-    kernel = _fma64 if dt.itemsize >= 8 else _fma_narrow
+    kernel = _fma_narrow if size < 8 else _fma64 if numpy_extras(xp) else _fma64_standard
     if c.size > _CHUNK and _contiguous_alike(c.shape, a, b, c) and (out is None or _contiguous_alike(c.shape, out)):
         return _fma_blocks(xp, kernel, a, b, c, xp.empty_like(c) if out is None else out)
     r = kernel(xp, a, b, c)
@@ -232,9 +297,10 @@ def _lerp_array(xp, a, end, w, out=None):
     if isinstance(w, float):
         if abs(w) < 0.5:
             return fma(xp, d, w, a, out=out)
-        w1 = round_scalar(round_scalar(w, a.dtype) - 1.0, a.dtype)
-        return fma(xp, d, w1, xp.broadcast_to(end, xp.shape(d)), out=out)
-    shape = xp.shape(d)
+        size = _float_bytes(xp, a.dtype)
+        w1 = _round_to(_round_to(w, size) - 1.0, size)
+        return fma(xp, d, w1, xp.broadcast_to(end, d.shape), out=out)
+    shape = d.shape
     w = xp.broadcast_to(w, shape)
     small = xp.abs(w) < 0.5
     coeff = xp.where(small, w, xp.subtract(w, 1))

@@ -16,7 +16,8 @@ import math
 
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
-from .convolution import pad_array, windows
+from ._portable import c_contiguous, numpy_extras
+from .convolution import pad_array, window_keys
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices", "avg_pool1d",
            "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "pool_output_size"]
@@ -41,15 +42,9 @@ def _extent(size, kernel, stride, padding, dilation, out):
 
 
 def _rows(xp, a, nd, kernel, stride, dilation, out):
-    """The windows of ``a`` (already padded) as a contiguous (K, *lead, *out) array."""
-    view = windows(xp, a, kernel, stride, (0,) * nd, dilation, out)
-    lead = a.ndim - nd
-    order = tuple(range(lead, lead + nd)) + tuple(range(lead)) + tuple(range(lead + nd, lead + 2 * nd))
-    return xp.ascontiguousarray(xp.transpose(view, order)).reshape((math.prod(kernel),) + a.shape[:lead] + tuple(out))
-
-
-def _offsets(kernel):
-    return list(itertools.product(*(range(k) for k in kernel)))
+    """The windows of ``a`` (already padded) as a contiguous (K, *lead, *out) array: one slice per
+    kernel offset, stacked (as fast as copying a strided view, and within the standard)."""
+    return xp.stack([a[key] for key in window_keys(kernel, stride, dilation, out)], axis=0)
 
 
 def _device_key(xp):
@@ -73,36 +68,32 @@ def _flat_positions_cached(xp, device, size, kernel, stride, padding, dilation, 
     first = None
     for i, (o, s, p, r) in enumerate(zip(out, stride, padding, row)):
         axis = (xp.arange(o, dtype=xp.int64) * s - p) * r
-        axis = axis.reshape((o,) + (1,) * (len(out) - i - 1))
+        axis = xp.reshape(axis, (o,) + (1,) * (len(out) - i - 1))
         first = axis if first is None else first + axis
-    step = [sum(k * d * r for k, d, r in zip(off, dilation, row)) for off in _offsets(kernel)]
+    offsets = itertools.product(*(range(k) for k in kernel))
+    step = [sum(k * d * r for k, d, r in zip(off, dilation, row)) for off in offsets]
     return first, xp.asarray(step, dtype=xp.int64), step
 
 
 def _scatter_windows(xp, rows, lead_shape, size, kernel, stride, padding, dilation, out):
-    """The adjoint of ``_rows``: each offset's row added onto the input positions it was read from."""
-    nd = len(size)
+    """The adjoint of ``_rows``: each offset's row added onto the input positions it was read from
+    (assigned, when no two windows overlap)."""
     extent = _extent(size, kernel, stride, padding, dilation, out)
     buf = xp.zeros(tuple(lead_shape) + tuple(extent), dtype=rows.dtype)
     disjoint = all(s >= (k - 1) * d + 1 for k, s, d in zip(kernel, stride, dilation))
-    if disjoint:  # each position is read by at most one window: one strided assignment
-        view = windows(xp, buf, kernel, stride, (0,) * nd, dilation, out)
-        lead = len(lead_shape)
-        src = rows.reshape(tuple(kernel) + tuple(lead_shape) + tuple(out))
-        order = tuple(range(nd, nd + lead)) + tuple(range(nd)) + tuple(range(nd + lead, nd + lead + nd))
-        view[...] = xp.transpose(src, order)
-    else:
-        for q, off in enumerate(_offsets(kernel)):
-            key = tuple(slice(k * d, k * d + (o - 1) * s + 1, s) for k, d, s, o in zip(off, dilation, stride, out))
-            buf[(Ellipsis,) + key] += rows[q]
+    for q, key in enumerate(window_keys(kernel, stride, dilation, out)):
+        if disjoint:
+            buf[key] = rows[q, ...]
+        else:
+            buf[key] += rows[q, ...]
     crop = tuple(slice(p, p + n) for p, n in zip(padding, size))
     if tuple(extent) == tuple(size):
         return buf
-    return xp.ascontiguousarray(buf[(Ellipsis,) + crop])
+    return c_contiguous(xp, buf[(Ellipsis,) + crop])
 
 
 def _lowest(xp, dtype):
-    if xp.dtype(dtype).kind == "f":
+    if xp.isdtype(dtype, "real floating"):
         return -float("inf")
     return int(xp.iinfo(dtype).min)
 
@@ -121,20 +112,21 @@ def _max_pool_kernel(xp, a, kernel_size, stride, padding, dilation, ceil_mode):
     m = xp.max(rows, axis=0)
     # the first offset holding the max, in scan order (PyTorch keeps the first of equal values)
     # (counting the leading offsets that miss it; the last offset is never tested, so loc < K)
-    loc = xp.zeros(m.shape, dtype=xp.int8 if len(rows) < 128 else xp.int64)
-    if len(rows) > 1:
-        missing = rows[0] != m
-        loc += missing
-        for q in range(1, len(rows) - 1):
-            missing &= rows[q] != m
-            loc += missing
+    k = rows.shape[0]
+    loc = xp.zeros(m.shape, dtype=xp.int8 if k < 128 else xp.int64)
+    if k > 1:
+        missing = rows[0, ...] != m
+        loc += xp.astype(missing, loc.dtype)
+        for q in range(1, k - 1):
+            missing &= rows[q, ...] != m
+            loc += xp.astype(missing, loc.dtype)
     first, steps, step = _flat_positions(xp, size, kernel_size, stride, padding, dilation, out)
-    index = first + xp.take(steps, loc)
-    if xp.dtype(a.dtype).kind == "f" and bool(xp.isnan(m).any()):
+    index = first + xp.reshape(xp.take(steps, xp.reshape(loc, (-1,))), loc.shape)
+    if xp.isdtype(a.dtype, "real floating") and bool(xp.any(xp.isnan(m))):
         # PyTorch lets every NaN replace the running max: the index is the last NaN's
         last = xp.zeros(m.shape, dtype=xp.int64)
-        for q in range(len(rows)):
-            last = xp.where(xp.isnan(rows[q]), step[q], last)
+        for q in range(k):
+            last = xp.where(xp.isnan(rows[q, ...]), step[q], last)
         index = xp.where(xp.isnan(m), first + last, index)
     if any(padding) or extent != tuple(p + n + p for p, n in zip(padding, size)) or ceil_mode:
         index = _first_valid_for_empty(xp, m, index, lowest, size, kernel_size, stride, padding, dilation, out)
@@ -145,14 +137,14 @@ def _first_valid_for_empty(xp, m, index, lowest, size, kernel, stride, padding, 
     """A window whose values are all the lowest value may have matched on padding: PyTorch reports
     the window's first position inside the input there."""
     at_floor = m == lowest
-    if not bool(at_floor.any()):
+    if not bool(xp.any(at_floor)):
         return index
     row = [math.prod(size[i + 1:]) for i in range(len(size))]
     first = None
     for i, (o, s, p, d, r) in enumerate(zip(out, stride, padding, dilation, row)):
         start = xp.arange(o, dtype=xp.int64) * s - p
         start = xp.where(start < 0, start + ((-start + d - 1) // d) * d, start)  # first in-input tap
-        axis = (start * r).reshape((o,) + (1,) * (len(out) - i - 1))
+        axis = xp.reshape(start * r, (o,) + (1,) * (len(out) - i - 1))
         first = axis if first is None else first + axis
     return xp.where(at_floor, first, index)
 
@@ -179,7 +171,7 @@ def _(xp, grad, indices, input_shape, kernel_size, stride, padding, dilation, ce
     nd = len(kernel_size)
     size = tuple(input_shape[-nd:])
     out = grad.shape[-nd:]
-    if all(s >= (k - 1) * d + 1 for k, s, d in zip(kernel_size, stride, dilation)):
+    if numpy_extras(xp) and all(s >= (k - 1) * d + 1 for k, s, d in zip(kernel_size, stride, dilation)):
         # disjoint windows: every input position is some window's max at most once, so the
         # gradient is a plain assignment through the flat indices (no accumulation needed)
         plane = math.prod(size)
@@ -188,6 +180,7 @@ def _(xp, grad, indices, input_shape, kernel_size, stride, padding, dilation, ce
         gx = xp.zeros(math.prod(lead) * plane, dtype=grad.dtype)
         gx[(indices + base).reshape(-1)] = grad.reshape(-1)
         return gx.reshape(tuple(lead) + size)
+    # the standard has no assignment through integer indices: each offset's share, scattered back
     first, _, step = _flat_positions(xp, size, kernel_size, stride, padding, dilation, out)
     rel = indices - first  # the winning offset, as a flat step from the window's first element
     zero = xp.zeros((), dtype=grad.dtype)
@@ -218,17 +211,17 @@ def _divisor(xp, size, kernel, stride, padding, out, count_include_pad, divisor_
             count = end - start
         else:
             count = xp.minimum(end, n) - xp.maximum(start, 0)
-        count = count.reshape((o,) + (1,) * (len(out) - i - 1))
+        count = xp.reshape(count, (o,) + (1,) * (len(out) - i - 1))
         total = count if total is None else total * count
-    return total.astype(dtype) if xp.dtype(dtype).kind == "f" else total
+    return xp.astype(total, dtype) if xp.isdtype(dtype, "real floating") else total
 
 
 def _divide(xp, total, divisor):
-    if xp.dtype(total.dtype).kind == "f":
+    if xp.isdtype(total.dtype, "real floating"):
         return total / divisor
     # integer pooling divides as C does: truncation toward zero
     q = xp.abs(total) // divisor
-    return xp.where(total < 0, -q, q).astype(total.dtype)
+    return xp.astype(xp.where(total < 0, -q, q), total.dtype)
 
 
 _AVG_ATTRS = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
@@ -286,14 +279,14 @@ def _adaptive_matrix(xp, n, o, dtype):
     end = ((i + 1) * n + o - 1) // o
     j = xp.arange(n, dtype=xp.int64)
     inside = (j >= start[:, None]) & (j < end[:, None])
-    return inside.astype(dtype) / (end - start)[:, None].astype(dtype)
+    return xp.astype(inside, dtype) / xp.astype((end - start)[:, None], dtype)
 
 
 def _adaptive_apply(xp, a, mh, mw):
     """mh @ a @ mw.T over the last two dims, folding the leading dims into one product."""
     lead = a.shape[:-2]
     h, w = a.shape[-2:]
-    t = xp.matmul(a.reshape(-1, w), mw.T).reshape(lead + (h, mw.shape[0]))
+    t = xp.reshape(xp.matmul(xp.reshape(a, (-1, w)), xp.matrix_transpose(mw)), lead + (h, mw.shape[0]))
     return xp.matmul(mh, t)
 
 
@@ -320,7 +313,8 @@ def _(xp, grad, input_shape):
     (oh, ow), (h, w) = grad.shape[-2:], input_shape[-2:]
     mh = _adaptive_matrix(xp, h, oh, grad.dtype)
     mw = _adaptive_matrix(xp, w, ow, grad.dtype)
-    return _adaptive_apply(xp, grad, xp.ascontiguousarray(mh.T), xp.ascontiguousarray(mw.T))
+    return _adaptive_apply(xp, grad, c_contiguous(xp, xp.matrix_transpose(mh)),
+                           c_contiguous(xp, xp.matrix_transpose(mw)))
 
 
 @adaptive_avg_pool2d_backward.backward

@@ -21,6 +21,7 @@ from ..dispatch.dispatcher import _TYPE_NAME, check_inplace_allowed, dispatch, d
 from ..dispatch.opdef import OpDef
 from ..generator import generator_state
 from ..tensor import Tensor
+from ._portable import strides
 
 __all__ = ["uniform_", "normal_", "random_", "bernoulli_", "exponential_", "bernoulli", "normal"]
 
@@ -62,25 +63,26 @@ OPS = [uniform_op, normal_op, random_from_to_op, random_to_op, random_op, bernou
 
 
 # ---------------------------------------------------------------------- writing in memory order
-def _memory_order(array):
+def _memory_order(backend, array):
     """A function giving the view of an array (shaped like ``array``) whose C order is ``array``'s memory
     order, the order PyTorch's kernels visit a strided tensor in; None when that is already C order."""
-    strides = array.strides
-    if array.flags.c_contiguous:
+    if backend.is_contiguous(array):
         return None
-    flips = tuple(d for d in range(array.ndim) if strides[d] < 0 and array.shape[d] > 1)
-    perm = tuple(sorted(range(array.ndim), key=lambda d: (-abs(strides[d]), d)))
+    st = strides(backend, array)
+    flips = tuple(d for d in range(array.ndim) if st[d] < 0 and array.shape[d] > 1)
+    perm = tuple(sorted(range(array.ndim), key=lambda d: (-abs(st[d]), d)))
+    permute_dims = backend.xp.permute_dims
 
     def view(a):
         for d in flips:
-            a = a[(slice(None),) * d + (slice(None, None, -1),)]
-        return a.transpose(perm)
+            a = a[(slice(None),) * d + (slice(None, None, -1),) + (Ellipsis,)]
+        return permute_dims(a, perm)
     return view
 
 
 def _check_not_overlapping(self):
     data = self._data
-    if data.size and any(st == 0 and n > 1 for st, n in zip(data.strides, data.shape)):
+    if data.size and any(st == 0 and n > 1 for st, n in zip(strides(self._backend, data), data.shape)):
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
                            "memory location. Please clone() the tensor before performing the operation.")
 
@@ -97,7 +99,7 @@ def _fill(self, name, op, generator, draw, inputs=()):
     backend = self._backend
     rng = generator_state(backend, generator, name)
     data = self._data
-    view = _memory_order(data)
+    view = _memory_order(backend, data)
     ident = view is None
     target = data if ident else view(data)
     values = draw(rng, target.shape, data.dtype, (lambda a: a) if ident else view)
@@ -391,9 +393,10 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, de
     z = Tensor._make(backend.xp.empty(shape, dtype=base._data.dtype), backend)
     normal_(z, 0.0, 1.0, generator=generator)
     native = z._data.dtype
-    scaled = (z._data * std._data).astype(native, copy=False)  # computed in the promoted dtype, as mul_
+    xp = backend.xp
+    scaled = xp.astype(z._data * std._data, native, copy=False)  # computed in the promoted dtype, as mul_
     if mean_t:
-        values = Tensor._make((scaled + mean._data).astype(native, copy=False), backend)
+        values = Tensor._make(xp.astype(scaled + mean._data, native, copy=False), backend)
         return _with_node(normal_tensor_tensor_op, (mean, std), values)
     values = Tensor._make(scaled + backend.xp.asarray(mean, dtype=native), backend)
     return _with_node(normal_float_tensor_op, (std,), values)

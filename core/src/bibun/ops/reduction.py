@@ -39,6 +39,8 @@ sum_dim = OpDef("sum_dim", type_rule="none", node_name="SumBackward1")
 
 
 def _sum_kernel(xp, a, dims=None, keepdim=False, dtype=None):
+    if dtype is not None and a.dtype == xp.bool:  # the standard sums numbers only
+        a = xp.astype(a, dtype)
     return xp.sum(a, axis=dims, keepdims=keepdim, dtype=dtype)
 
 
@@ -150,6 +152,8 @@ prod_dim = OpDef("prod_dim", type_rule="none", save=("self", "result"), node_nam
 
 
 def _prod_kernel(xp, a, dims=None, keepdim=False, dtype=None):
+    if dtype is not None and a.dtype == xp.bool:  # the standard multiplies numbers only
+        a = xp.astype(a, dtype)
     return xp.prod(a, axis=dims, keepdims=keepdim, dtype=dtype)
 
 

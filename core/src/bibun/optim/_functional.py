@@ -61,12 +61,12 @@ def effective_grad(xp, param, grad, maximize, weight_decay):
 
 def ema_square_into(xp, avg_sq, g, beta):
     """``avg_sq <- beta * avg_sq + (1 - beta) * g * g`` in place, rounded as a multiply then an addcmul."""
-    xp.multiply(avg_sq, beta, out=avg_sq)
+    avg_sq *= beta
     fma(xp, xp.multiply(g, 1 - beta), g, avg_sq, out=avg_sq)
 
 
 def add_ratio_into(xp, param, num, scale, denom):
     """``param <- param + (scale * num) / denom`` in place, rounded as an addcdiv (product first)."""
-    update = xp.multiply(num, scale, out=xp.empty_like(param))
-    xp.divide(update, denom, out=update)
-    xp.add(param, update, out=param)
+    update = xp.multiply(num, scale)
+    update /= denom
+    param += update

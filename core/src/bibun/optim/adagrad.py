@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..ops._portable import into
 from ..ops.pointwise import fma
 from ..tensor import Tensor
 from . import _functional as _f
@@ -63,8 +64,8 @@ class Adagrad(Optimizer):
                 clr = lr / (1 + (step - 1) * lr_decay)
                 acc = state["sum"]._data
                 fma(xp, g, g, acc, out=acc)                               # sum + g^2
-                std = xp.sqrt(acc, out=xp.empty_like(param))
-                xp.add(std, eps, out=std)
+                std = into(xp, xp.sqrt, xp.empty_like(param), acc)
+                std += eps
                 _f.add_ratio_into(xp, param, g, -clr, std)                # p - clr * g / std
                 p._version[0] += 1
         return loss

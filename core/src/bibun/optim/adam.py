@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..ops._portable import into
 from ..ops.pointwise import lerp_into
 from ..tensor import Tensor
 from . import _functional as _f
@@ -76,7 +77,7 @@ class Adam(Optimizer):
                         state["max_exp_avg_sq"] = _f.zeros_state(p)
                 step = next_step(state["step"])
                 if decoupled and weight_decay != 0:
-                    xp.multiply(param, 1 - lr * weight_decay, out=param)
+                    param *= 1 - lr * weight_decay
                 g = _f.effective_grad(xp, param, grad, maximize, 0 if decoupled else weight_decay)
                 exp_avg = state["exp_avg"]._data
                 exp_avg_sq = state["exp_avg_sq"]._data
@@ -86,15 +87,14 @@ class Adam(Optimizer):
                 bias_correction2 = 1 - beta2 ** step
                 step_size = lr / bias_correction1
                 bias_correction2_sqrt = bias_correction2 ** 0.5
-                denom = xp.empty_like(param)
                 if amsgrad:
                     max_sq = state["max_exp_avg_sq"]._data
-                    xp.maximum(max_sq, exp_avg_sq, out=max_sq)
-                    xp.sqrt(max_sq, out=denom)
+                    into(xp, xp.maximum, max_sq, max_sq, exp_avg_sq)
+                    denom = into(xp, xp.sqrt, xp.empty_like(param), max_sq)
                 else:
-                    xp.sqrt(exp_avg_sq, out=denom)
-                xp.divide(denom, bias_correction2_sqrt, out=denom)
-                xp.add(denom, eps, out=denom)
+                    denom = into(xp, xp.sqrt, xp.empty_like(param), exp_avg_sq)
+                denom /= bias_correction2_sqrt
+                denom += eps
                 _f.add_ratio_into(xp, param, exp_avg, -step_size, denom)    # p - step_size * m / denom
                 p._version[0] += 1
         return loss

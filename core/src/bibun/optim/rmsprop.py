@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..ops._portable import into
 from ..ops.pointwise import fma, lerp_into
 from . import _functional as _f
 from .optimizer import Optimizer, hyper, new_step, next_step
@@ -62,14 +63,14 @@ class RMSprop(Optimizer):
                     grad_avg = state["grad_avg"]._data
                     lerp_into(xp, grad_avg, g, 1 - alpha)
                     fma(xp, xp.negative(grad_avg), grad_avg, square_avg, out=avg)  # v - mean(g)^2
-                    xp.sqrt(avg, out=avg)
+                    into(xp, xp.sqrt, avg, avg)
                 else:
-                    xp.sqrt(square_avg, out=avg)
-                xp.add(avg, eps, out=avg)
+                    into(xp, xp.sqrt, avg, square_avg)
+                avg += eps
                 if momentum > 0:
                     buf = state["momentum_buffer"]._data
-                    xp.multiply(buf, momentum, out=buf)
-                    xp.add(buf, xp.divide(g, avg, out=avg), out=buf)            # momentum buf + g / avg
+                    buf *= momentum
+                    buf += into(xp, xp.divide, avg, g, avg)                    # momentum buf + g / avg
                     fma(xp, buf, -lr, param, out=param)                        # p - lr * buf
                 else:
                     _f.add_ratio_into(xp, param, g, -lr, avg)                   # p - lr * g / avg

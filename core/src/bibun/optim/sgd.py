@@ -55,13 +55,13 @@ class SGD(Optimizer):
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = Tensor._make(xp.array(g, copy=True), p._backend)
+                        buf = Tensor._make(xp.asarray(g, copy=True), p._backend)
                         state["momentum_buffer"] = buf
                     else:
                         b = buf._data
-                        xp.multiply(b, momentum, out=b)
+                        b *= momentum
                         if 1 - dampening == 1:
-                            xp.add(b, g, out=b)
+                            b += g
                         else:
                             fma(xp, g, 1 - dampening, b, out=b)       # buf * momentum + (1 - dampening) * grad
                         buf._version[0] += 1
