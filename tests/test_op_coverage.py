@@ -138,7 +138,9 @@ def _covered():
 
 
 def test_every_differentiable_op_has_a_gradcheck_case():
-    differentiable = {name for name, op in registry.ops().items() if op.differentiable}
+    # the core's own ops; a plugin's ops are checked by its package's conformance tests
+    differentiable = {name for name, op in registry.ops().items()
+                      if op.differentiable and registry.op_owner(name) == "bibun.ops.builtin"}
     missing = sorted(differentiable - _covered() - set(CHECKED_ELSEWHERE))
     assert not missing, f"ops with a gradient but no gradcheck case: {missing}"
 

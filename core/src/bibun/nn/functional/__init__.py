@@ -29,8 +29,12 @@ del _import, _modules
 def __getattr__(name):
     """Functions a plugin binds here (``register.op(..., functional=...)``) appear once plugins load."""
     if not name.startswith("_"):
+        import importlib.util
+
         from ...plugins import manager
-        if not manager.is_loaded():
+        # a submodule being imported (`from ..functional import rnn`) or plugins mid-load: nothing to add
+        if importlib.util.find_spec(f"{__name__}.{name}") is None and not manager.is_loaded() \
+                and not manager._state["loading"]:
             manager.ensure_loaded()
             if name in globals():
                 return globals()[name]
