@@ -50,8 +50,9 @@ def _check_bool_sub(a, b):
 
 
 def _sub(self, other, *, alpha=1):
-    if self._data.dtype is self._backend.bool_native or other.__class__ is bool or (
-            isinstance(other, Tensor) and other._data.dtype is other._backend.bool_native):
+    # `==`, not `is`: a namespace's dtype objects need not be singletons (array-api-strict's are not)
+    if self._data.dtype == self._backend.bool_native or other.__class__ is bool or (
+            isinstance(other, Tensor) and other._data.dtype == other._backend.bool_native):
         _check_bool_sub(self, other)
     return dispatch_binary(_ar.sub, self, other, _E if alpha == 1 else {"alpha": alpha})
 
@@ -77,7 +78,7 @@ def _radd(self, other):
 
 
 def _rsub(self, other):
-    if self._data.dtype is self._backend.bool_native or other.__class__ is bool:
+    if self._data.dtype == self._backend.bool_native or other.__class__ is bool:
         _check_bool_sub(self, other)
     return dispatch(_ar.rsub, (self, other), _E)
 

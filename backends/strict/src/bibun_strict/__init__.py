@@ -13,6 +13,8 @@ the ``register`` object.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pluggy
 
@@ -20,6 +22,11 @@ from . import kernels
 from .unsupported import UNSUPPORTED
 
 hookimpl = pluggy.HookimplMarker("bibun")
+
+# As ``import bibun`` does for its own kernels: nan and inf come back silently, as in PyTorch.
+# array-api-strict runs numpy underneath, so numpy's warnings surface from its modules.
+warnings.filterwarnings("ignore", message=r"(invalid value|divide by zero|overflow|underflow) encountered",
+                        category=RuntimeWarning, module=r"array_api_strict(\.|$)")
 
 __version__ = "0.1.0"
 

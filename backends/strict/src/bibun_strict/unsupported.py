@@ -13,9 +13,6 @@ _NAMES_NUMPY = ("the test registers kernels for (or builds on) the backend named
                 "backend whatever BIBUN_BACKEND says")
 _SQRT = ("the test patches numpy.sqrt to PyTorch's rounding; array-api-strict bound numpy's sqrt at import, out of "
          "the patch's reach (without the patch the strict trajectories equal the numpy backend's bit for bit)")
-_BOOL_SUB = ("core bug the strict backend found, fix pending: Tensor.__sub__/__rsub__ (tensor_methods.py) recognise "
-             "bool tensors by dtype identity (`is backend.bool_native`); a namespace's dtype objects need not be "
-             "singletons (array-api-strict's are not), so the check must use ==")
 
 UNSUPPORTED = {
     # -- float16 (the standard's dtypes are bool, int8-64, uint8-64, float32/64, complex)
@@ -56,5 +53,4 @@ UNSUPPORTED = {
     "tests/conformance/test_builtin_ops.py::test_every_differentiable_op_is_checked_by_the_kit": _NAMES_NUMPY,
     "tests/test_optim.py::test_parity_bitwise_with_torch_sqrt[*]": _SQRT,
     # -- found here, to be fixed in the core (then delete the entry)
-    "tests/test_shape_errors.py::test_bool_subtraction_raises[strict-*]": _BOOL_SUB,
 }

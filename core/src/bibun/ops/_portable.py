@@ -65,7 +65,7 @@ def into(xp, fn, out, *args):
 # into the rows of a 2-D view (the indexed dims first, flattened), read with ``take`` and written
 # with sorted, whole-array passes.
 def _flat_key(xp, shape, key):
-    """(axes, rest, flat, result dims) of an advanced key over an array of ``shape``.
+    """(axes, rest, flat, index shape, before) of an advanced key over an array of ``shape``.
 
     ``flat`` indexes the product of the ``axes`` dims (row-major); the result of ``a[key]`` has
     the broadcast index shape where numpy puts it: in place of the indexed dims when they are

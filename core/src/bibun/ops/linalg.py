@@ -22,7 +22,7 @@ _TYPE_NAME = {"float16": "Half", "float32": "Float", "float64": "Double", "int8"
 
 def _same_dtype(name, a, b):
     """Each PyTorch kernel words its dtype mismatch differently."""
-    if a._data.dtype == b._data.dtype or a.dtype is b.dtype:
+    if (a._backend is b._backend and a._data.dtype == b._data.dtype) or a.dtype is b.dtype:
         return
     ta, tb = _TYPE_NAME[a.dtype.name], _TYPE_NAME[b.dtype.name]
     if name == "dot":
