@@ -26,6 +26,11 @@ Random numbers come from generator objects the backend makes: ``impl.default_gen
 The core checks arguments before calling these and writes the result into the target
 tensor in its memory order, so a draw never sees a strided or invalid target.
 
+Optional: ``impl.strides(array)`` (byte strides, for namespaces whose arrays do not expose
+them; the strict backend reads them through DLPack), and an ``unsupported`` mapping on the
+class registered as ``load`` (test node-id patterns to reasons: what this backend cannot run,
+in one place; tests/conftest.py turns matches into skips carrying the reason).
+
 Devices. A backend whose device type is not ``cpu`` provides ``device_index(array)`` (the
 index ``tensor.device`` reports). It may also provide, and ``bibun.cuda`` and the
 factories use when present: ``device_scope(index)`` (a context in which new arrays go to
