@@ -17,6 +17,7 @@ import test_ops_gradcheck as cases
 
 import bibun
 from bibun.dispatch import registry
+from bibun.testing import ops_in_graph
 
 # ops whose gradient is checked by a dedicated test rather than a case in the tables walked here
 CHECKED_ELSEWHERE = {
@@ -86,30 +87,17 @@ def test_extra_gradcheck(case, device):
     assert bibun.autograd.gradgradcheck(fn, inputs)
 
 
-def _ops_in_graph(roots):
-    seen, ops = set(), set()
-    stack = [t.grad_fn for t in roots if t is not None and t.grad_fn is not None]
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        op = getattr(type(node), "_op", None)
-        if op is not None:
-            ops.add(op.name)
-        stack.extend(fn for fn, _ in node.next_functions)
-    return ops
 
 
 def _exercise(fn, inputs):
     out = fn(*inputs)
     outs = [o for o in (out if isinstance(out, tuple) else (out,)) if isinstance(o, bibun.Tensor)]
-    found = _ops_in_graph(outs)
+    found = ops_in_graph(outs)
     diff = [o for o in outs if o.requires_grad]
     # seed gradients that require grad, so every op a backward formula runs is recorded too
     seeds = [bibun.ones_like(o).requires_grad_() for o in diff]
     grads = bibun.autograd.grad(diff, inputs, seeds, create_graph=True, allow_unused=True)
-    return found | _ops_in_graph([g for g in grads if g is not None])
+    return found | ops_in_graph([g for g in grads if g is not None])
 
 
 # test modules of the nn ops; each defines GRADCHECK_CASES = [(id, fn, input shapes, kind)], with

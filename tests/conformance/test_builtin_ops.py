@@ -20,7 +20,15 @@ import pytest
 import bibun
 import bibun.nn.functional as F
 from bibun.dispatch import registry
-from bibun.testing import OPTIMIZER_CHECKS, OpCase, Sample, check_optimizer, conformance_tests, module_case
+from bibun.testing import (
+    OPTIMIZER_CHECKS,
+    OpCase,
+    Sample,
+    check_optimizer,
+    conformance_tests,
+    module_case,
+    ops_in_graph,
+)
 
 ANY, POS, AWAY, SMALL, DISTINCT = "any", "pos", "away", "small", "distinct"
 
@@ -446,19 +454,6 @@ def test_every_builtin_loss_and_optimizer_has_a_case():
 
 
 # ---------------------------------------------------------------------- coverage
-def _ops_in_graph(roots):
-    seen, ops = set(), set()
-    stack = [t.grad_fn for t in roots if t is not None and t.grad_fn is not None]
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        op = getattr(type(node), "_op", None)
-        if op is not None:
-            ops.add(op.name)
-        stack.extend(fn for fn, _ in node.next_functions)
-    return ops
 
 
 def _reached(case):
@@ -471,10 +466,10 @@ def _reached(case):
         leaves = built.fresh_leaves()
         out = built.call(leaves)
         outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if o.requires_grad]
-        found |= _ops_in_graph(outs)
+        found |= ops_in_graph(outs)
         seeds = [bibun.ones_like(o).requires_grad_() for o in outs]
         grads = bibun.autograd.grad(outs, leaves, seeds, create_graph=True, allow_unused=True)
-        found |= _ops_in_graph([g for g in grads if g is not None])
+        found |= ops_in_graph([g for g in grads if g is not None])
     return found
 
 

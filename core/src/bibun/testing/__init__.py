@@ -82,12 +82,13 @@ pytest tests per (check, backend).
 from __future__ import annotations
 
 __all__ = ["OpCase", "Sample", "module_case", "ConformanceError", "CHECKS", "check_op", "run_check",
-           "conformance_tests", "check_optimizer", "optimizer_tests", "OPTIMIZER_CHECKS", "available_backends"]
+           "conformance_tests", "check_optimizer", "optimizer_tests", "OPTIMIZER_CHECKS", "available_backends",
+           "ops_in_graph"]
 
 _WHERE = {
     "OpCase": "case", "Sample": "case", "module_case": "case",
     "ConformanceError": "conformance", "CHECKS": "conformance", "check_op": "conformance",
-    "run_check": "conformance", "available_backends": "conformance",
+    "run_check": "conformance", "available_backends": "conformance", "ops_in_graph": "conformance",
     "check_optimizer": "optimizer", "OPTIMIZER_CHECKS": "optimizer",
     "conformance_tests": "pytest_plugin", "optimizer_tests": "pytest_plugin",
 }

@@ -42,6 +42,22 @@ class _Failed(Exception):
 
 
 # ---------------------------------------------------------------------- backends
+def ops_in_graph(roots):
+    """Names of the registered ops whose nodes are in the graphs behind ``roots`` (coverage checks)."""
+    seen, ops = set(), set()
+    stack = [t.grad_fn for t in roots if t is not None and t.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        op = getattr(type(node), "_op", None)
+        if op is not None:
+            ops.add(op.name)
+        stack.extend(fn for fn, _ in node.next_functions)
+    return ops
+
+
 def available_backends():
     """Names of the registered backends that can run here (``BIBUN_BACKEND=name`` keeps only that one)."""
     names = sorted(registry.backends())
