@@ -61,6 +61,8 @@ half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 
 ALL = (float16, float32, float64, int8, uint8, int16, int32, int64, bool_)
+# PyTorch's scalar-type names ("Float", "Long"), which its kernels' error messages use
+TYPE_NAME = {d.name: d._legacy[:-len("Tensor")] for d in ALL}
 _BY_NUMPY_NAME = {d.numpy_name: d for d in ALL}
 
 

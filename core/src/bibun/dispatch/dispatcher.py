@@ -306,8 +306,7 @@ _CAN_CAST_CATEGORY = {  # may a result of category [from] be written into catego
     (2, 0): False, (2, 1): False, (2, 2): True,
 }
 
-_TYPE_NAME = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "uint8": "Byte",
-              "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+_TYPE_NAME = _dt.TYPE_NAME  # PyTorch's scalar-type names, for its messages
 
 
 def check_inplace_allowed(self, opname):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 import warnings
 
+from .. import dtypes as _dtypes
 from ..dispatch.dispatcher import check_inplace_allowed, write_into
 from ..dispatch.opdef import OpDef
 from ._util import canonical_dim
@@ -145,7 +146,7 @@ def _prepare(name, input, dim, dtype):  # noqa: A002
     return x, d
 
 
-_TYPE_NAME = {"int8": "Char", "uint8": "Byte", "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+_TYPE_NAME = _dtypes.TYPE_NAME  # PyTorch's scalar-type names, for its messages
 
 
 def softmax(input, dim=None, dtype=None):  # noqa: A002

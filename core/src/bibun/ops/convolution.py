@@ -20,6 +20,7 @@ import itertools
 import math
 import warnings
 
+from .. import dtypes as _dtypes
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
 from ._portable import c_contiguous, numpy_extras
@@ -221,8 +222,7 @@ def _(ctx, gg):
 
 
 # ---------------------------------------------------------------------- argument checks
-_TYPE_NAME = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "uint8": "Byte",
-              "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+_TYPE_NAME = _dtypes.TYPE_NAME  # PyTorch's scalar-type names, for its messages
 _C_TYPE = {"float16": "c10::Half", "float32": "float", "float64": "double", "int64": "long int",
            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
 

@@ -26,8 +26,7 @@ __all__ = ["getitem", "setitem", "gather", "scatter", "scatter_add", "index_sele
 
 _INT_DTYPES = ("int32", "int64")
 # PyTorch's short type names ("Float") and C++ type names ("float"), as its messages print them
-_TYPE_NAME = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "uint8": "Byte",
-              "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+_TYPE_NAME = _dt.TYPE_NAME  # PyTorch's scalar-type names, for its messages
 _CPP_NAME = {"float16": "c10::Half", "float32": "float", "float64": "double", "int8": "signed char",
              "uint8": "unsigned char", "int16": "short int", "int32": "int", "int64": "long int", "bool": "bool"}
 

@@ -7,6 +7,7 @@ sees (MmBackward0, BmmBackward0, UnsafeViewBackward0, ...) are PyTorch's.
 
 from __future__ import annotations
 
+from .. import dtypes as _dtypes
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
 from ._util import broadcast_shapes
@@ -16,8 +17,7 @@ __all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer", "addmm"]
 
 _C_TYPE = {"float16": "c10::Half", "float32": "float", "float64": "double", "int64": "long int",
            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
-_TYPE_NAME = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "uint8": "Byte",
-              "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+_TYPE_NAME = _dtypes.TYPE_NAME  # PyTorch's scalar-type names, for its messages
 
 
 def _same_dtype(name, a, b):

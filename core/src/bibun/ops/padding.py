@@ -8,6 +8,7 @@ is linear, and its own gradient is the pad again, so gradients of any order stay
 
 from __future__ import annotations
 
+from .. import dtypes as _dtypes
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
 from ._portable import c_contiguous
@@ -177,8 +178,7 @@ def _border_ops(kind, nd):
 
 _BORDER = {(kind, nd): _border_ops(kind, nd) for kind in ("reflection", "replication") for nd in (1, 2, 3)}
 
-_TYPE_NAME = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "uint8": "Byte",
-              "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+_TYPE_NAME = _dtypes.TYPE_NAME  # PyTorch's scalar-type names, for its messages
 
 
 def _border_pad_checked(kind, input, pad):  # noqa: A002

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 
+from .. import dtypes as _dtypes
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
 from ._portable import numpy_extras
@@ -313,8 +314,7 @@ def lerp_into(xp, a, end, weight):
     return _lerp_array(xp, a, end, float(weight), out=a)
 
 
-_SCALAR_TYPE = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "uint8": "Byte",
-                "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+_SCALAR_TYPE = _dtypes.TYPE_NAME  # PyTorch's scalar-type names, for its messages
 
 
 def _check_lerp(op, args, attrs):

@@ -14,6 +14,7 @@ import functools
 import itertools
 import math
 
+from .. import dtypes as _dtypes
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
 from ._portable import c_contiguous, numpy_extras
@@ -323,8 +324,7 @@ def _(ctx, gg):
 
 
 # ---------------------------------------------------------------------- argument checks
-_TYPE_NAME = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "uint8": "Byte",
-              "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+_TYPE_NAME = _dtypes.TYPE_NAME  # PyTorch's scalar-type names, for its messages
 
 
 def _ints(value, fn, name):
