@@ -77,3 +77,20 @@ def ensure_tensor(x, name, like=None):
         from ..factories import scalar_tensor_like
         return scalar_tensor_like(x, like)
     raise TypeError(f"{name}(): argument must be a Tensor, not {type(x).__name__}")
+
+
+def int_tuple(value, fn, name):
+    """An int or a sequence of ints as a tuple; PyTorch's "must be tuple of ints" TypeError otherwise."""
+    if isinstance(value, (bool, Tensor)):
+        raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, not {type(value).__name__}")
+    if isinstance(value, int):
+        return (value,)
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, not {type(value).__name__}") from None
+    for pos, v in enumerate(items):
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, but found element of type "
+                            f"{type(v).__name__} at pos {pos}")
+    return items

@@ -24,6 +24,7 @@ from .. import dtypes as _dtypes
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
 from ._portable import c_contiguous, numpy_extras
+from ._util import int_tuple
 
 __all__ = ["conv1d", "conv2d", "conv3d", "convolution", "conv_output_size"]
 
@@ -227,24 +228,8 @@ _C_TYPE = {"float16": "c10::Half", "float32": "float", "float64": "double", "int
            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
 
 
-def _int_tuple(name, fn, value):
-    if isinstance(value, Tensor) or isinstance(value, bool):
-        raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, not {type(value).__name__}")
-    if isinstance(value, int):
-        return (value,)
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, not {type(value).__name__}") from None
-    for v in items:
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, but found element of type "
-                            f"{type(v).__name__} at pos {items.index(v)}")
-    return items
-
-
 def _expand(name, values, dim):
-    values = _int_tuple(name, "convolution", values)
+    values = int_tuple(values, "convolution", name)
     if len(values) == 1:
         return values * dim
     if len(values) != dim:
@@ -337,8 +322,8 @@ def _conv_nd(fn, dim, input, weight, bias, stride, padding, dilation, groups):  
                            f"of size: {list(input.shape)}")
     if not isinstance(groups, int) or isinstance(groups, bool):
         raise TypeError(f"{fn}(): argument 'groups' must be int, not {type(groups).__name__}")
-    stride = _int_tuple("stride", fn, stride)
-    dilation = _int_tuple("dilation", fn, dilation)
+    stride = int_tuple(stride, fn, "stride")
+    dilation = int_tuple(dilation, fn, "dilation")
     unbatched = input.ndim == dim + 1
     if unbatched:
         input = input.unsqueeze(0)  # noqa: A001
@@ -360,7 +345,7 @@ def _conv_nd(fn, dim, input, weight, bias, stride, padding, dilation, groups):  
         else:
             raise RuntimeError(f"Invalid padding string: '{padding}'")
     else:
-        padding = _int_tuple("padding", fn, padding)
+        padding = int_tuple(padding, fn, "padding")
     out = convolution(input, weight, bias, stride, padding, dilation, groups)
     return out.squeeze(0) if unbatched else out
 

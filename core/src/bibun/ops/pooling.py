@@ -18,6 +18,7 @@ from .. import dtypes as _dtypes
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
 from ._portable import c_contiguous, numpy_extras
+from ._util import int_tuple
 from .convolution import pad_array, window_keys
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices", "avg_pool1d",
@@ -327,22 +328,8 @@ def _(ctx, gg):
 _TYPE_NAME = _dtypes.TYPE_NAME  # PyTorch's scalar-type names, for its messages
 
 
-def _ints(value, fn, name):
-    if isinstance(value, bool) or isinstance(value, Tensor):
-        raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, not {type(value).__name__}")
-    if isinstance(value, int):
-        return (value,)
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, not {type(value).__name__}") from None
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
-        raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, not {type(value).__name__}")
-    return items
-
-
 def _pair(value, fn, name, message):
-    v = _ints(value, fn, name)
+    v = int_tuple(value, fn, name)
     if len(v) == 1:
         return v * 2
     if len(v) != 2:
@@ -352,7 +339,7 @@ def _pair(value, fn, name, message):
 
 def _pool2d_params(fn, kernel_size, stride, padding, dilation=1):
     k = _pair(kernel_size, fn, "kernel_size", "must either be a single int, or a tuple of two ints")
-    if stride is None or (not isinstance(stride, int) and len(_ints(stride, fn, "stride")) == 0):
+    if stride is None or (not isinstance(stride, int) and len(int_tuple(stride, fn, "stride")) == 0):
         s = k
     else:
         s = _pair(stride, fn, "stride", "must either be omitted, a single int, or a tuple of two ints")
@@ -419,7 +406,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 def _single(value, fn, name):
-    v = _ints(value, fn, name)
+    v = int_tuple(value, fn, name)
     if len(v) != 1:
         raise RuntimeError(f"{fn}() {name} must be an int, list of ints or tuple of ints of size 1 but got size "
                            f"{len(v)}")
@@ -435,7 +422,7 @@ def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation
         raise RuntimeError(f"{fn}: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, "
                            f"but got:{list(input.shape)}")
     k = _single(kernel_size, fn, "kernel_size")
-    no_stride = stride is None or (not isinstance(stride, int) and len(_ints(stride, fn, "stride")) == 0)
+    no_stride = stride is None or (not isinstance(stride, int) and len(int_tuple(stride, fn, "stride")) == 0)
     s = k if no_stride else _single(stride, fn, "stride")
     p = _single(padding, fn, "padding")
     d = _single(dilation, fn, "dilation")
@@ -489,7 +476,7 @@ def _check_1d_rank(fn, input):  # noqa: A002
 
 
 def _one_int(value, fn, name):
-    v = _ints(value, fn, name)
+    v = int_tuple(value, fn, name)
     if len(v) != 1:
         raise RuntimeError(f"{fn}() argument '{name}' should contain one int (got {len(v)})")
     return v[0]
@@ -500,7 +487,7 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     _check_tensor("avg_pool1d", input)
     _check_1d_rank("avg_pool1d", input)
     k = _one_int(kernel_size, "avg_pool1d", "kernel_size")
-    no_stride = stride is None or (not isinstance(stride, int) and len(_ints(stride, "avg_pool1d", "stride")) == 0)
+    no_stride = stride is None or (not isinstance(stride, int) and len(int_tuple(stride, "avg_pool1d", "stride")) == 0)
     s = k if no_stride else _one_int(stride, "avg_pool1d", "stride")
     p = _one_int(padding, "avg_pool1d", "padding")
     x = input.unsqueeze(-2)
