@@ -425,6 +425,18 @@ def test_set_default_device(cuda):
     assert bibun.zeros(2).is_cpu and bibun.get_default_device() == bibun.device("cpu")
 
 
+def test_device_as_a_context_manager(cuda):
+    with bibun.device("cuda") as d:
+        assert d == bibun.device("cuda") and bibun.zeros(2).is_cuda and nn.Linear(2, 2).weight.is_cuda
+        with bibun.device("cpu"):
+            assert bibun.zeros(1).is_cpu
+        assert bibun.ones(1).is_cuda  # the inner block put the outer default back
+    assert bibun.zeros(2).is_cpu and bibun.get_default_device() == bibun.device("cpu")
+    with pytest.raises(KeyError), bibun.device("cuda:0"):
+        {}["missing"]
+    assert bibun.get_default_device() == bibun.device("cpu")  # restored when the block raised too
+
+
 def test_bibun_device_is_read_on_first_use(cuda, monkeypatch):
     monkeypatch.setenv("BIBUN_DEVICE", "cuda:0")
     factories._default["device"] = None  # as in a new process

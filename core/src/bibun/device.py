@@ -68,3 +68,13 @@ class device:  # noqa: N801 - PyTorch's name
 
     def __reduce__(self):
         return (device, (self.type, self.index))
+
+    def __enter__(self):
+        """``with bibun.device('cuda'):`` makes factories called inside default to this device, as in PyTorch."""
+        from . import factories
+        factories.push_default_device(self)
+        return self
+
+    def __exit__(self, *exc):
+        from . import factories
+        factories.pop_default_device()

@@ -52,6 +52,20 @@ def get_default_device():
     return _default_device()
 
 
+_outer_defaults = []  # the default devices that enclosing ``with bibun.device(...)`` blocks replaced
+
+
+def push_default_device(device):
+    """Enter ``with bibun.device(...)``: remember the default device, then set ``device``."""
+    _outer_defaults.append(_default_device())
+    set_default_device(device)
+
+
+def pop_default_device():
+    """Leave ``with bibun.device(...)``: the default device is the one it replaced."""
+    set_default_device(_outer_defaults.pop())
+
+
 def backend_for(device=None):
     """The backend serving ``device`` (a string, ``bibun.device`` or None for the default)."""
     from .dispatch import registry
