@@ -9,6 +9,7 @@ without ``device=`` land on it.
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -141,3 +142,44 @@ def device(request, monkeypatch):
 def torch():
     """PyTorch as an oracle, when installed (``pip install torch==2.13.0``); the test is skipped otherwise."""
     return pytest.importorskip("torch")
+
+
+@pytest.fixture
+def repr_on(device):
+    """``repr_on(text)``: PyTorch's repr of a tensor on the device under test, given its repr on the cpu.
+
+    A tensor anywhere but the cpu names its device as the first suffix, right after the
+    values: ``tensor([1.5000], device='cuda:0', dtype=bibun.float64)``; a suffix that would
+    pass column 80 starts a new line, indented under the values.
+    """
+    def expected(text):
+        if device == "cpu":
+            return text
+        end = _end_of_values(text)
+        suffixes = [s for s in re.split(r",\s+(?=[a-z_]+=)", text[end:-1]) if s]
+        return _join_suffixes(text[:end], [f"device='{device}'", *suffixes])
+    return expected
+
+
+def _end_of_values(text):
+    start = len("tensor(")
+    if text[start] != "[":
+        return min(i for i in (text.find(",", start), text.rfind(")")) if i >= 0)
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"[": 1, "]": -1}.get(text[i], 0)
+        if depth == 0:
+            return i + 1
+    raise ValueError(f"unbalanced brackets in {text!r}")
+
+
+def _join_suffixes(values, suffixes, width=80, indent=7):  # indent: len("tensor(")
+    out, line = [values], len(values) - values.rfind("\n") + 1
+    for suffix in suffixes:
+        if line + len(suffix) + 2 > width:
+            out.append(",\n" + " " * indent + suffix)
+            line = indent + len(suffix)
+        else:
+            out.append(", " + suffix)
+            line += len(suffix) + 2
+    return "".join(out) + ")"

@@ -299,8 +299,8 @@ def test_grad_of_grad_closed_forms(device, fn, d1, d2):
     x = bibun.tensor(v, dtype=bibun.float64, requires_grad=True)
     (g,) = bibun.autograd.grad(getattr(x, fn)().sum(), x, create_graph=True)
     (g2,) = bibun.autograd.grad(g.sum(), x)
-    np.testing.assert_allclose(g.detach().numpy(), d1(v), rtol=1e-12)
-    np.testing.assert_allclose(g2.numpy(), d2(v), rtol=1e-12)
+    np.testing.assert_allclose(g.detach().cpu().numpy(), d1(v), rtol=1e-12)
+    np.testing.assert_allclose(g2.cpu().numpy(), d2(v), rtol=1e-12)
     # PyTorch 2.13's values for tanh: [0.786447..., 0.419974..., 0.070650...], [-0.726861..., 0.639700..., -0.136218...]
 
 

@@ -53,7 +53,7 @@ def _params(device="cpu", grads=GRADS, dtype=None):
 
 
 def _flat(ps):
-    return np.concatenate([p.grad.numpy().reshape(-1) for p in ps])
+    return np.concatenate([p.grad.cpu().numpy().reshape(-1) for p in ps])
 
 
 @pytest.mark.parametrize("norm_type", list(PINNED))
@@ -80,7 +80,7 @@ def test_clip_grad_norm_accepts_a_tensor_and_skips_missing_grads():
     q = bibun.zeros(2, requires_grad=True)
     p.grad = bibun.tensor([3.0, 4.0])
     assert clip_grad_norm_(p, 1.0).item() == 5.0
-    np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.8], rtol=1e-6)
+    np.testing.assert_allclose(p.grad.cpu().numpy(), [0.6, 0.8], rtol=1e-6)
     assert clip_grad_norm_([p, q], 1.0, norm_type="inf").item() == pytest.approx(0.8, rel=1e-6)
     assert q.grad is None
     total = clip_grad_norm_([q], 1.0)
@@ -121,7 +121,7 @@ def test_clip_grad_value(device):
     p = bibun.zeros(2, requires_grad=True)
     p.grad = bibun.tensor([-3.0, 0.1])
     clip_grad_value_(p, 0.5)
-    np.testing.assert_allclose(p.grad.numpy(), [-0.5, 0.1])
+    np.testing.assert_allclose(p.grad.cpu().numpy(), [-0.5, 0.1])
 
 
 def test_parameters_to_vector_and_back():
@@ -151,5 +151,5 @@ def test_parity(norm_type, dtype, torch):
     o = clip_grad_norm_(ours, 0.7, norm_type)
     rtol = 1e-6 if dtype == "float32" else 1e-14
     np.testing.assert_allclose(o.item(), t.item(), rtol=rtol)
-    np.testing.assert_allclose(_flat(ours), np.concatenate([p.grad.numpy().reshape(-1) for p in theirs]), rtol=rtol,
-                               atol=1e-12)
+    np.testing.assert_allclose(_flat(ours), np.concatenate([p.grad.numpy().reshape(-1) for p in theirs]),
+                               rtol=rtol, atol=1e-12)

@@ -291,6 +291,11 @@ def test_loader_on_tensors_that_require_grad_stacks_with_a_graph():
 def test_loader_workers_and_pin_memory():
     assert list(b.tolist() for b in DataLoader(range(5), batch_size=2, num_workers=2)) == [[0, 1], [2, 3], [4]]
     assert get_worker_info() is None
+    if bibun.cuda.is_available():  # pinning is accepted without a word (and changes nothing in bibun)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert [b.tolist() for b in DataLoader(range(3), batch_size=3, pin_memory=True)] == [[0, 1, 2]]
+        return
     with pytest.warns(UserWarning, match="'pin_memory' argument is set as true but no accelerator is found"):
         assert [b.tolist() for b in DataLoader(range(3), batch_size=3, pin_memory=True)] == [[0, 1, 2]]
 

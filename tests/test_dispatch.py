@@ -291,4 +291,4 @@ def test_tensor_subclasses_are_tensors_to_every_op(device):
     y = (x * w + w).exp().sum() + (w @ x)
     y.backward()
     assert isinstance(w, bibun.Tensor) and type(y) is bibun.Tensor
-    np.testing.assert_allclose(w.grad.numpy(), 3 * np.exp(3 * np.array([1.0, 2.0, 3.0])) + 2, rtol=1e-6)
+    np.testing.assert_allclose(w.grad.cpu().numpy(), 3 * np.exp(3 * np.array([1.0, 2.0, 3.0])) + 2, rtol=1e-6)

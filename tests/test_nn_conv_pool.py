@@ -155,7 +155,7 @@ def test_conv_float32_default_and_no_grad(device):
     with bibun.no_grad():
         z = F.conv2d(x, w)
     assert z.grad_fn is None and not z.requires_grad
-    np.testing.assert_allclose(z.numpy(), y.detach().numpy())
+    np.testing.assert_allclose(z.cpu().numpy(), y.detach().cpu().numpy())
 
 
 def test_conv_empty_batch(device):
@@ -168,7 +168,7 @@ def test_conv_matches_a_direct_sum(device):
     rng = np.random.default_rng(3)
     x, w, b = rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((6, 2, 3, 2)), rng.standard_normal(6)
     s, p, d, g = (2, 1), (1, 2), (1, 2), 2
-    y = F.conv2d(_t(x, device), _t(w, device), _t(b, device), s, p, d, g).numpy()
+    y = F.conv2d(_t(x, device), _t(w, device), _t(b, device), s, p, d, g).cpu().numpy()
     xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
     want = np.zeros_like(y)
     for n, o, i, j in itertools.product(*(range(k) for k in y.shape)):
@@ -313,7 +313,7 @@ def test_adaptive_avg_pool_windows(device):
     x = bibun.arange(24.0, device=device).reshape(2, 3, 4).requires_grad_()
     y = F.adaptive_avg_pool2d(x, (3, 2))
     assert type(y.grad_fn).__name__ == "AdaptiveAvgPool2DBackward0"
-    np.testing.assert_allclose(y.detach().numpy(), x.detach().numpy().reshape(2, 3, 2, 2).mean(-1))
+    np.testing.assert_allclose(y.detach().cpu().numpy(), x.detach().cpu().numpy().reshape(2, 3, 2, 2).mean(-1))
     m = F.adaptive_avg_pool2d(x, (1, 1))
     assert type(m.grad_fn).__name__ == "MeanBackward1" and m.tolist() == [[[5.5]], [[17.5]]]
     assert tuple(F.adaptive_avg_pool2d(x, (None, 3)).shape) == (2, 3, 3)
@@ -488,7 +488,7 @@ def test_conv_module_parameters_and_errors():
 def test_conv_default_init_statistics():
     bibun.manual_seed(0)
     c = nn.Conv2d(16, 32, 3)  # fan_in 144: weight and bias U(-1/12, 1/12)
-    w, b = c.weight.detach().numpy(), c.bias.detach().numpy()
+    w, b = c.weight.detach().cpu().numpy(), c.bias.detach().cpu().numpy()
     bound = 1 / 12
     assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
     assert abs(w.mean()) < 0.05 * bound
@@ -521,7 +521,7 @@ def _pair_of(torch, *arrays, grad=True):
 
 
 def _assert_same(b, t, rtol=1e-10, atol=1e-10):
-    np.testing.assert_allclose(b.detach().numpy(), t.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(b.detach().cpu().numpy(), t.detach().cpu().numpy(), rtol=rtol, atol=atol)
 
 
 CONV_CONFIGS = [
@@ -684,7 +684,7 @@ def test_module_init_and_forward_parity(torch):
         mb, mt = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
         assert repr(mb) == repr(mt)
         for p, q in zip(mb.parameters(), mt.parameters(), strict=True):
-            assert np.array_equal(p.detach().numpy(), q.detach().numpy())  # the same random stream
+            assert np.array_equal(p.detach().cpu().numpy(), q.detach().cpu().numpy())  # the same random stream
         x = rng.standard_normal((2, args[0]) + (6,) * (int(name[-2]))).astype(np.float32)
         _assert_same(mb(bibun.tensor(x)), mt(torch.tensor(x)), rtol=1e-5, atol=1e-5)
     for name, args in (("MaxPool2d", (3, 2, 1)), ("AvgPool2d", (3, 2, 1)), ("AdaptiveAvgPool2d", ((None, 2),)),

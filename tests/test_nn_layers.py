@@ -164,11 +164,11 @@ CLOSED_FORMS = [
 def test_activation_closed_forms(case, device):
     name, fn, ref = case
     x = np.linspace(-8, 8, 161)
-    got = fn(_f64(x, device)).numpy()
+    got = fn(_f64(x, device)).cpu().numpy()
     np.testing.assert_allclose(got, ref(x), rtol=1e-13, atol=1e-15)
     got32 = fn(bibun.tensor(x, dtype=bibun.float32, device=device))
     assert got32.dtype == bibun.float32
-    np.testing.assert_allclose(got32.numpy(), ref(x), rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(got32.cpu().numpy(), ref(x), rtol=2e-6, atol=2e-6)
 
 
 def test_erf_kernel_is_within_an_ulp_of_the_c_library():
@@ -393,7 +393,7 @@ def test_layer_norm_closed_form(device):
     np.testing.assert_allclose(F.layer_norm(x, (4,)).tolist()[0], want, rtol=1e-15)
     rng = np.random.default_rng(1)
     a, w, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
-    got = F.layer_norm(_f64(a, device), (3, 4), _f64(w, device), _f64(b, device), eps=0.1).numpy()
+    got = F.layer_norm(_f64(a, device), (3, 4), _f64(w, device), _f64(b, device), eps=0.1).cpu().numpy()
     mean = a.mean(axis=(1, 2), keepdims=True)
     var = a.var(axis=(1, 2), keepdims=True)
     np.testing.assert_allclose(got, (a - mean) / np.sqrt(var + 0.1) * w + b, rtol=1e-13)
@@ -450,7 +450,7 @@ def test_batch_norm_training_normalizes_with_biased_variance_and_updates_unbiase
     v0 = rm._version[0]
     y = F.batch_norm(_f64(a, device), rm, rv, training=True, momentum=0.25, eps=1e-5)
     mean, var = a.mean(0), a.var(0)
-    np.testing.assert_allclose(y.numpy(), (a - mean) / np.sqrt(var + 1e-5), rtol=1e-14)
+    np.testing.assert_allclose(y.cpu().numpy(), (a - mean) / np.sqrt(var + 1e-5), rtol=1e-14)
     np.testing.assert_allclose(rm.tolist(), 0.75 * np.array([0.5, -1.0]) + 0.25 * mean, rtol=1e-15)
     np.testing.assert_allclose(rv.tolist(), 0.75 * np.array([2.0, 3.0]) + 0.25 * a.var(0, ddof=1), rtol=1e-15)
     assert rm._version[0] == v0  # written by the kernel, as in PyTorch
@@ -521,8 +521,8 @@ def test_batch_norm_module_train_then_eval(device):
     np.testing.assert_allclose(bn.running_var.tolist(), 0.5 + 0.5 * a.var(0, ddof=1))
     bn.eval()
     y = bn(_f64(a, device))
-    np.testing.assert_allclose(y.detach().numpy(),
-                               (a - bn.running_mean.numpy()) / np.sqrt(bn.running_var.numpy() + 1e-5))
+    np.testing.assert_allclose(y.detach().cpu().numpy(),
+                               (a - bn.running_mean.cpu().numpy()) / np.sqrt(bn.running_var.cpu().numpy() + 1e-5))
     assert bn.num_batches_tracked.item() == 1
     # momentum=None: the running mean is the plain average of the batch means seen so far
     cum = nn.BatchNorm1d(1, momentum=None, dtype=bibun.float64, device=device)
@@ -532,7 +532,7 @@ def test_batch_norm_module_train_then_eval(device):
     np.testing.assert_allclose(cum.running_mean.tolist(), [(2.0 + 7.0 + 0.0) / 3])
     # no running statistics: batch statistics in eval too
     free = nn.BatchNorm1d(2, track_running_stats=False, dtype=bibun.float64, device=device).eval()
-    np.testing.assert_allclose(free(_f64(a, device)).detach().numpy(), (a - a.mean(0)) / np.sqrt(a.var(0) + 1e-5))
+    np.testing.assert_allclose(free(_f64(a, device)).detach().cpu().numpy(), (a - a.mean(0)) / np.sqrt(a.var(0) + 1e-5))
 
 
 # ====================================================================== embedding and one_hot
@@ -602,7 +602,7 @@ def test_embedding_module(device):
 
 def test_embedding_init_is_standard_normal_with_a_zero_padding_row(device):
     e = nn.Embedding(200, 8, padding_idx=3, device=device)
-    w = e.weight.detach().numpy()
+    w = e.weight.detach().cpu().numpy()
     assert e.weight.requires_grad and w.shape == (200, 8)
     assert (w[3] == 0).all() and abs(w.mean()) < 0.1 and abs(w.std() - 1) < 0.1
     assert repr(nn.Embedding(10, 3)) == "Embedding(10, 3)"
@@ -722,12 +722,12 @@ def _compare(torch, name, fn, shapes, kind, device, dtype_name, rtol, atol):
     arrays, rng = _values(name, shapes, kind)
     xb, yb = _run(bibun, fn, arrays, dtype_name, device)
     xt, yt = _run(torch, fn, arrays, dtype_name)
-    np.testing.assert_allclose(yb.detach().numpy(), yt.detach().numpy(), rtol=rtol, atol=atol, err_msg=name)
+    np.testing.assert_allclose(yb.detach().cpu().numpy(), yt.detach().cpu().numpy(), rtol=rtol, atol=atol, err_msg=name)
     w = rng.standard_normal(size=tuple(yt.shape))
     (yb * bibun.tensor(w, dtype=getattr(bibun, dtype_name), device=device)).sum().backward()
     (yt * torch.tensor(w, dtype=getattr(torch, dtype_name))).sum().backward()
     for b, t in zip(xb, xt):
-        np.testing.assert_allclose(b.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=atol, err_msg=name)
+        np.testing.assert_allclose(b.grad.cpu().numpy(), t.grad.cpu().numpy(), rtol=rtol, atol=atol, err_msg=name)
 
 
 def _fn(L):
@@ -784,12 +784,12 @@ def test_parity_with_pytorch(case, dtype_name, rtol, atol, device, torch):
 def test_gelu_parity_to_float64_rounding(device, torch):
     x = np.linspace(-10, 10, 4001)
     for approximate in ("none", "tanh"):
-        got = F.gelu(_f64(x, device), approximate=approximate).numpy()
-        want = torch.nn.functional.gelu(torch.tensor(x), approximate=approximate).numpy()
+        got = F.gelu(_f64(x, device), approximate=approximate).cpu().numpy()
+        want = torch.nn.functional.gelu(torch.tensor(x), approximate=approximate).cpu().numpy()
         # 1 + erf(x / sqrt 2) cancels for x < 0: an ulp of erf is all that differs, so compare absolutely
         np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-15)
-        got32 = F.gelu(bibun.tensor(x, dtype=bibun.float32, device=device), approximate=approximate).numpy()
-        want32 = torch.nn.functional.gelu(torch.tensor(x, dtype=torch.float32), approximate=approximate).numpy()
+        got32 = F.gelu(bibun.tensor(x, dtype=bibun.float32, device=device), approximate=approximate).cpu().numpy()
+        want32 = torch.nn.functional.gelu(torch.tensor(x, dtype=torch.float32), approximate=approximate).cpu().numpy()
         # float32: 1 + erf cancels down to float32's spacing near 1 (6e-8), times |x| <= 10
         np.testing.assert_allclose(got32, want32, rtol=3e-7, atol=1e-6)
 
@@ -810,8 +810,8 @@ def test_batch_norm_running_stats_parity(cls_name, shape, momentum, device, torc
         bm.weight.copy_(bibun.tensor(rng.uniform(0.5, 2, 3), device=device))
         bm.bias.copy_(bibun.tensor(rng.standard_normal(3), device=device))
     with torch.no_grad():
-        tm.weight.copy_(torch.tensor(bm.weight.detach().numpy()))
-        tm.bias.copy_(torch.tensor(bm.bias.detach().numpy()))
+        tm.weight.copy_(torch.tensor(bm.weight.detach().cpu().numpy()))
+        tm.bias.copy_(torch.tensor(bm.bias.detach().cpu().numpy()))
     for step in range(4):
         if step == 3:
             bm.eval()
@@ -820,16 +820,16 @@ def test_batch_norm_running_stats_parity(cls_name, shape, momentum, device, torc
         xb = bibun.tensor(a, device=device, requires_grad=True)
         xt = torch.tensor(a, requires_grad=True)
         yb, yt = bm(xb), tm(xt)
-        np.testing.assert_allclose(yb.detach().numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(yb.detach().cpu().numpy(), yt.detach().cpu().numpy(), rtol=1e-12, atol=1e-13)
         w = rng.standard_normal(shape)
         (yb * bibun.tensor(w, device=device)).sum().backward()
         (yt * torch.tensor(w)).sum().backward()
-        np.testing.assert_allclose(xb.grad.numpy(), xt.grad.numpy(), rtol=1e-11, atol=1e-12)
-        np.testing.assert_allclose(bm.running_mean.numpy(), tm.running_mean.numpy(), rtol=1e-13, atol=1e-15)
-        np.testing.assert_allclose(bm.running_var.numpy(), tm.running_var.numpy(), rtol=1e-13)
+        np.testing.assert_allclose(xb.grad.cpu().numpy(), xt.grad.cpu().numpy(), rtol=1e-11, atol=1e-12)
+        np.testing.assert_allclose(bm.running_mean.cpu().numpy(), tm.running_mean.cpu().numpy(), rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(bm.running_var.cpu().numpy(), tm.running_var.cpu().numpy(), rtol=1e-13)
         assert bm.num_batches_tracked.item() == tm.num_batches_tracked.item()
-    np.testing.assert_allclose(bm.weight.grad.numpy(), tm.weight.grad.numpy(), rtol=1e-11)
-    np.testing.assert_allclose(bm.bias.grad.numpy(), tm.bias.grad.numpy(), rtol=1e-11)
+    np.testing.assert_allclose(bm.weight.grad.cpu().numpy(), tm.weight.grad.cpu().numpy(), rtol=1e-11)
+    np.testing.assert_allclose(bm.bias.grad.cpu().numpy(), tm.bias.grad.cpu().numpy(), rtol=1e-11)
 
 
 def test_batch_norm_float32_running_stats_parity(device, torch):
@@ -837,10 +837,10 @@ def test_batch_norm_float32_running_stats_parity(device, torch):
     rng = np.random.default_rng(3)
     for _ in range(5):
         a = (rng.standard_normal((3, 4, 5, 5)) * 3 + 2).astype(np.float32)
-        np.testing.assert_allclose(bm(bibun.tensor(a, device=device)).detach().numpy(),
-                                   tm(torch.tensor(a)).detach().numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(bm.running_mean.numpy(), tm.running_mean.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(bm.running_var.numpy(), tm.running_var.numpy(), rtol=1e-5)
+        np.testing.assert_allclose(bm(bibun.tensor(a, device=device)).detach().cpu().numpy(),
+                                   tm(torch.tensor(a)).detach().cpu().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(bm.running_mean.cpu().numpy(), tm.running_mean.cpu().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bm.running_var.cpu().numpy(), tm.running_var.cpu().numpy(), rtol=1e-5)
 
 
 def test_layer_norm_module_parity(device, torch):
@@ -849,11 +849,11 @@ def test_layer_norm_module_parity(device, torch):
     lb, lt = nn.LayerNorm([3, 4], device=device), torch.nn.LayerNorm([3, 4])
     xb, xt = bibun.tensor(a, device=device, requires_grad=True), torch.tensor(a, requires_grad=True)
     yb, yt = lb(xb), lt(xt)
-    np.testing.assert_allclose(yb.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(yb.detach().cpu().numpy(), yt.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
     (yb * yb).sum().backward()
     (yt * yt).sum().backward()
-    np.testing.assert_allclose(xb.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(lb.weight.grad.numpy(), lt.weight.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(xb.grad.cpu().numpy(), xt.grad.cpu().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(lb.weight.grad.cpu().numpy(), lt.weight.grad.cpu().numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_embedding_max_norm_parity(device, torch):
@@ -864,15 +864,15 @@ def test_embedding_max_norm_parity(device, torch):
     for norm_type in (2.0, 1.0):
         yb = F.embedding(bibun.tensor(idx, device=device), wb, max_norm=1.5, norm_type=norm_type)
         yt = torch.nn.functional.embedding(torch.tensor(idx), wt, max_norm=1.5, norm_type=norm_type)
-        np.testing.assert_allclose(yb.detach().numpy(), yt.detach().numpy(), rtol=1e-14)
-        np.testing.assert_allclose(wb.detach().numpy(), wt.detach().numpy(), rtol=1e-14)
+        np.testing.assert_allclose(yb.detach().cpu().numpy(), yt.detach().cpu().numpy(), rtol=1e-14)
+        np.testing.assert_allclose(wb.detach().cpu().numpy(), wt.detach().cpu().numpy(), rtol=1e-14)
 
 
 def test_embedding_init_parity_after_manual_seed(torch):
     bibun.manual_seed(0)
     torch.manual_seed(0)
     eb, et = nn.Embedding(10, 3, padding_idx=2), torch.nn.Embedding(10, 3, padding_idx=2)
-    np.testing.assert_array_equal(eb.weight.detach().numpy(), et.weight.detach().numpy())
+    np.testing.assert_array_equal(eb.weight.detach().cpu().numpy(), et.weight.detach().cpu().numpy())
 
 
 DROPOUTS = [
@@ -899,12 +899,12 @@ def test_dropout_masks_are_pytorchs_after_manual_seed(case, dtype_name, device, 
     xb = bibun.tensor(a, dtype=getattr(bibun, dtype_name), device=device, requires_grad=True)
     xt = torch.tensor(a, dtype=getattr(torch, dtype_name), requires_grad=True)
     yb, yt = fn(F, xb), fn(torch.nn.functional, xt)
-    np.testing.assert_array_equal(yb.detach().numpy(), yt.detach().numpy())
+    np.testing.assert_array_equal(yb.detach().cpu().numpy(), yt.detach().cpu().numpy())
     yb.sum().backward()
     yt.sum().backward()
-    np.testing.assert_array_equal(xb.grad.numpy(), xt.grad.numpy())
+    np.testing.assert_array_equal(xb.grad.cpu().numpy(), xt.grad.cpu().numpy())
     # the generator moved on by as much as PyTorch's did
-    np.testing.assert_array_equal(bibun.rand(4).numpy(), torch.rand(4).numpy())
+    np.testing.assert_array_equal(bibun.rand(4).cpu().numpy(), torch.rand(4).cpu().numpy())
 
 
 def test_dropout_module_parity_in_a_model(torch):
@@ -914,7 +914,7 @@ def test_dropout_module_parity_in_a_model(torch):
     mt = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Dropout(0.25), torch.nn.Linear(8, 2))
     x = np.random.default_rng(0).standard_normal((5, 6)).astype(np.float32)
     for _ in range(2):
-        np.testing.assert_allclose(mb(bibun.tensor(x)).detach().numpy(), mt(torch.tensor(x)).detach().numpy(),
+        np.testing.assert_allclose(mb(bibun.tensor(x)).detach().cpu().numpy(), mt(torch.tensor(x)).detach().numpy(),
                                    rtol=1e-6, atol=1e-6)
 
 

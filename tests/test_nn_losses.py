@@ -94,7 +94,7 @@ def test_gradcheck_and_gradgradcheck(case, device):
 
 # ---------------------------------------------------------------------- closed forms
 def _close(t, expected, tol=1e-6):
-    np.testing.assert_allclose(t.detach().numpy(), np.asarray(expected, dtype=np.float64), rtol=tol, atol=tol)
+    np.testing.assert_allclose(t.detach().cpu().numpy(), np.asarray(expected, dtype=np.float64), rtol=tol, atol=tol)
 
 
 def _by_reduction(fn, none, count=None):
@@ -656,7 +656,7 @@ def _run(L, fn, reduction, grads=True):
 
 
 def _np(t):
-    return None if t is None else t.detach().cpu().numpy() if hasattr(t, "cpu") else t.detach().numpy()
+    return None if t is None else t.detach().cpu().numpy() if hasattr(t, "cpu") else t.detach().cpu().numpy()
 
 
 def _node(t):
@@ -716,7 +716,7 @@ def test_parity_default_dtypes_and_errors(torch, device, dtype):
         outcome = []
         for L in (bibun, torch):
             try:
-                with warnings.catch_warnings():
+                with warnings.catch_warnings(), bibun.device("cpu"):  # compared with PyTorch's cpu messages
                     warnings.simplefilter("ignore")
                     call(L, L.nn.functional)
                 outcome.append(None)

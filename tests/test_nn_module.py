@@ -329,8 +329,8 @@ def test_addmm_alpha_beta_and_gradcheck(device):
     rng = np.random.default_rng(2)
     args = [bibun.tensor(rng.standard_normal(s), requires_grad=True, device=device) for s in [(3,), (2, 4), (4, 3)]]
     out = bibun.ops.linalg.addmm(*args, beta=0.5, alpha=2.0)
-    ref = 0.5 * args[0].detach().numpy() + 2.0 * args[1].detach().numpy() @ args[2].detach().numpy()
-    np.testing.assert_allclose(out.detach().numpy(), ref, rtol=1e-12)
+    ref = 0.5 * args[0].detach().cpu().numpy() + 2.0 * args[1].detach().cpu().numpy() @ args[2].detach().cpu().numpy()
+    np.testing.assert_allclose(out.detach().cpu().numpy(), ref, rtol=1e-12)
     f = lambda b, a, m: bibun.ops.linalg.addmm(b, a, m, beta=0.5, alpha=2.0)  # noqa: E731
     assert gradcheck(f, args) and gradgradcheck(f, args)
 
@@ -339,8 +339,9 @@ def test_bilinear(device):
     bl = nn.Bilinear(2, 3, 4, device=device, dtype=bibun.float64)
     x1 = bibun.randn(5, 2, dtype=bibun.float64, device=device)
     x2 = bibun.randn(5, 3, dtype=bibun.float64, device=device)
-    ref = np.einsum("ni,oij,nj->no", x1.numpy(), bl.weight.detach().numpy(), x2.numpy()) + bl.bias.detach().numpy()
-    np.testing.assert_allclose(bl(x1, x2).detach().numpy(), ref, rtol=1e-12)
+    w, b = bl.weight.detach().cpu().numpy(), bl.bias.detach().cpu().numpy()
+    ref = np.einsum("ni,oij,nj->no", x1.cpu().numpy(), w, x2.cpu().numpy()) + b
+    np.testing.assert_allclose(bl(x1, x2).detach().cpu().numpy(), ref, rtol=1e-12)
     assert gradcheck(F.bilinear, (x1.requires_grad_(), x2.requires_grad_(), bl.weight, bl.bias))
 
 
@@ -355,9 +356,9 @@ def test_linear_init_bounds():
     bibun.manual_seed(3)
     lin = nn.Linear(100, 50)
     bound = 1 / math.sqrt(100)
-    w = lin.weight.detach().numpy()
+    w = lin.weight.detach().cpu().numpy()
     assert w.min() >= -bound and w.max() < bound and abs(w.std() - bound / math.sqrt(3)) < 0.01 * bound * 5
-    assert lin.bias.detach().numpy().max() < bound
+    assert lin.bias.detach().cpu().numpy().max() < bound
 
 
 def test_init_helpers():

@@ -31,7 +31,7 @@ def _set(module, **values):
 
 
 def _np(t):
-    return t.detach().numpy()
+    return t.detach().cpu().numpy()
 
 
 def _state(out):
@@ -501,7 +501,7 @@ def _copy_from_torch(bm, tm):
     assert list(bm.state_dict()) == list(sd)
     with bibun.no_grad():
         for name, p in bm.named_parameters():
-            p.copy_(bibun.tensor(sd[name].detach().numpy()))
+            p.copy_(bibun.tensor(sd[name].detach().cpu().numpy()))
 
 
 PARITY = [("RNN", {}), ("RNN", {"nonlinearity": "relu", "num_layers": 2}), ("RNN", {"bidirectional": True}),
@@ -530,25 +530,25 @@ def test_parity_outputs_and_grads(torch, cls, kw, batched):
         c0 = torch.randn(*(hshape[:-1] + (4,)), dtype=torch.float64, requires_grad=True)
         t_hx = (h0, c0)
         leaves_t.append(c0)
-    leaves_b = [bibun.tensor(t.detach().numpy(), requires_grad=True) for t in leaves_t]
+    leaves_b = [bibun.tensor(t.detach().cpu().numpy(), requires_grad=True) for t in leaves_t]
     b_hx = tuple(leaves_b[1:]) if cls == "LSTM" else leaves_b[1]
     t_out, t_state = tm(x, t_hx)
     b_out, b_state = bm(leaves_b[0], b_hx)
     t_states, b_states = _state(t_state), _state(b_state)
-    np.testing.assert_allclose(_np(b_out), t_out.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(_np(b_out), t_out.detach().cpu().numpy(), rtol=1e-12, atol=1e-14)
     for bs, ts in zip(b_states, t_states):
         assert tuple(bs.shape) == tuple(ts.shape)
-        np.testing.assert_allclose(_np(bs), ts.detach().numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(_np(bs), ts.detach().cpu().numpy(), rtol=1e-12, atol=1e-14)
     # a loss that weighs every output and state element differently
     t_w = [torch.linspace(-1, 2, o.numel(), dtype=torch.float64).reshape(o.shape) for o in (t_out, *t_states)]
-    b_w = [bibun.tensor(w.numpy()) for w in t_w]
+    b_w = [bibun.tensor(w.cpu().numpy()) for w in t_w]
     sum(((o * w).sum() for o, w in zip((t_out, *t_states), t_w))).backward()
     sum(((o * w).sum() for o, w in zip((b_out, *b_states), b_w))).backward()
     for name, p in bm.named_parameters():
-        np.testing.assert_allclose(_np(p.grad), getattr(tm, name).grad.numpy(), rtol=1e-11, atol=1e-13,
+        np.testing.assert_allclose(_np(p.grad), getattr(tm, name).grad.cpu().numpy(), rtol=1e-11, atol=1e-13,
                                    err_msg=name)
     for bl, tl in zip(leaves_b, leaves_t):
-        np.testing.assert_allclose(_np(bl.grad), tl.grad.numpy(), rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(_np(bl.grad), tl.grad.cpu().numpy(), rtol=1e-11, atol=1e-13)
 
 
 @pytest.mark.parametrize("cls,kw", [("RNNCell", {}), ("RNNCell", {"nonlinearity": "relu"}), ("LSTMCell", {}),
@@ -561,17 +561,17 @@ def test_parity_cells(torch, cls, kw, batched):
     lead = (2,) if batched else ()
     x = torch.randn(*lead, 3, dtype=torch.float64, requires_grad=True)
     h = torch.randn(*lead, 4, dtype=torch.float64)
-    xb, hb = bibun.tensor(x.detach().numpy(), requires_grad=True), bibun.tensor(h.numpy())
+    xb, hb = bibun.tensor(x.detach().cpu().numpy(), requires_grad=True), bibun.tensor(h.cpu().numpy())
     t_hx, b_hx = ((h, h * 0.5), (hb, hb * 0.5)) if cls == "LSTMCell" else (h, hb)
     for t_args, b_args in (((x,), (xb,)), ((x, t_hx), (xb, b_hx))):
         t_out, b_out = _state(tm(*t_args)), _state(bm(*b_args))
         for bo, to in zip(b_out, t_out):
-            np.testing.assert_allclose(_np(bo), to.detach().numpy(), rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(_np(bo), to.detach().cpu().numpy(), rtol=1e-12, atol=1e-14)
         sum(o.sum() * (i + 1) for i, o in enumerate(t_out)).backward()
         sum(o.sum() * (i + 1) for i, o in enumerate(b_out)).backward()
     for name, p in bm.named_parameters():
-        np.testing.assert_allclose(_np(p.grad), getattr(tm, name).grad.numpy(), rtol=1e-11, atol=1e-13)
-    np.testing.assert_allclose(_np(xb.grad), x.grad.numpy(), rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(_np(p.grad), getattr(tm, name).grad.cpu().numpy(), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(_np(xb.grad), x.grad.cpu().numpy(), rtol=1e-11, atol=1e-13)
 
 
 def test_parity_float32_lstm(torch):
@@ -579,10 +579,10 @@ def test_parity_float32_lstm(torch):
     _copy_from_torch(bm, tm)
     x = torch.randn(10, 3, 8)
     t_out, (t_h, t_c) = tm(x)
-    b_out, (b_h, b_c) = bm(bibun.tensor(x.numpy()))
+    b_out, (b_h, b_c) = bm(bibun.tensor(x.cpu().numpy()))
     assert b_out.dtype is bibun.float32
-    np.testing.assert_allclose(_np(b_out), t_out.detach().numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(_np(b_c), t_c.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_np(b_out), t_out.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_np(b_c), t_c.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("cls,kw", [("RNN", {"num_layers": 2, "bidirectional": True}),
@@ -594,7 +594,7 @@ def test_parity_init_after_manual_seed(torch, cls, kw):
     bibun.manual_seed(123)
     bm = getattr(nn, cls)(5, 7, **kw)
     for name, p in bm.named_parameters():
-        np.testing.assert_array_equal(_np(p), getattr(tm, name).detach().numpy(), err_msg=name)
+        np.testing.assert_array_equal(_np(p), getattr(tm, name).detach().cpu().numpy(), err_msg=name)
 
 
 def test_parity_dropout_stream(torch):
@@ -606,6 +606,6 @@ def test_parity_dropout_stream(torch):
     torch.manual_seed(5)
     t_out, t_h = tm(x)
     bibun.manual_seed(5)
-    b_out, b_h = bm(bibun.tensor(x.numpy()))
-    np.testing.assert_allclose(_np(b_out), t_out.detach().numpy(), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(_np(b_h), t_h.detach().numpy(), rtol=1e-12, atol=1e-14)
+    b_out, b_h = bm(bibun.tensor(x.cpu().numpy()))
+    np.testing.assert_allclose(_np(b_out), t_out.detach().cpu().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(_np(b_h), t_h.detach().cpu().numpy(), rtol=1e-12, atol=1e-14)

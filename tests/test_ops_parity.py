@@ -217,8 +217,7 @@ def _run(lib, fn, arrays, make):
 
 
 def _to_numpy(t):
-    if isinstance(t, bibun.Tensor):
-        return t.detach().numpy()
+    """Host values of a bibun or PyTorch tensor, from any device."""
     return t.detach().cpu().numpy()
 
 

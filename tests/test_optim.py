@@ -128,7 +128,7 @@ def _bibun_run(name, dtype, device="cpu", steps=STEPS, parameter=False):
     def set_grad(p, g):
         p.grad = None if g is None else bibun.tensor(g, device=device)
 
-    return _trajectory(params, opt, lambda p: p.detach().numpy(), set_grad, dtype, steps)
+    return _trajectory(params, opt, lambda p: p.detach().cpu().numpy(), set_grad, dtype, steps)
 
 
 def _torch_run(torch, name, dtype, steps=STEPS):
@@ -139,7 +139,7 @@ def _torch_run(torch, name, dtype, steps=STEPS):
     def set_grad(p, g):
         p.grad = None if g is None else torch.from_numpy(g)
 
-    return _trajectory(params, opt, lambda p: p.detach().numpy(), set_grad, dtype, steps)
+    return _trajectory(params, opt, lambda p: p.detach().cpu().numpy(), set_grad, dtype, steps)
 
 
 # ---------------------------------------------------------------------- pinned trajectories
@@ -176,7 +176,7 @@ def _torch_sqrt(torch):
         a = np.asarray(x)
         if a.dtype.kind != "f" or kwargs:
             return real(x, out=out, **kwargs) if out is not None else real(x, **kwargs)
-        r = torch.from_numpy(np.array(a, copy=True)).sqrt().numpy()
+        r = torch.from_numpy(np.array(a, copy=True)).sqrt().cpu().numpy()
         if out is None:
             return r if a.ndim else r[()]
         out[...] = r
@@ -301,8 +301,8 @@ def test_add_param_group():
     b.grad = bibun.ones(2)
     opt.step()
     # Adam's first step moves every element by lr (sign of the gradient)
-    np.testing.assert_allclose(a.detach().numpy(), [-0.1, -0.1], rtol=1e-6)
-    np.testing.assert_allclose(b.detach().numpy(), [-0.01, -0.01], rtol=1e-6)
+    np.testing.assert_allclose(a.detach().cpu().numpy(), [-0.1, -0.1], rtol=1e-6)
+    np.testing.assert_allclose(b.detach().cpu().numpy(), [-0.01, -0.01], rtol=1e-6)
     with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
         opt.add_param_group({"params": [a]})
     with pytest.raises(TypeError, match="param_group must be a dict, but got <class 'list'>"):
@@ -332,8 +332,8 @@ def test_step_is_in_place_keeps_identity_and_skips_missing_gradients():
     a.grad = bibun.tensor([1.0, 2.0, 3.0])
     opt.step()
     assert a._data is data_before and a._version_value == version + 1
-    np.testing.assert_array_equal(a.detach().numpy(), [0.5, 0.0, -0.5])
-    np.testing.assert_array_equal(b.detach().numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(a.detach().cpu().numpy(), [0.5, 0.0, -0.5])
+    np.testing.assert_array_equal(b.detach().cpu().numpy(), [1.0, 1.0])
     assert a.is_leaf and a.requires_grad and a.grad_fn is None
 
 
@@ -360,7 +360,7 @@ def test_closure_runs_with_grad_enabled_and_returns_the_loss():
     with bibun.no_grad():
         loss = opt.step(closure)
     assert loss.item() == 5.0
-    np.testing.assert_array_equal(w.detach().numpy(), [0.5, -1.0])
+    np.testing.assert_array_equal(w.detach().cpu().numpy(), [0.5, -1.0])
 
 
 def test_zero_grad():
@@ -450,7 +450,7 @@ def test_state_dict_round_trip_continues_the_same_trajectory(name):
         p.grad = None if g is None else bibun.tensor(g)
 
     def numpy(p):
-        return p.detach().numpy()
+        return p.detach().cpu().numpy()
 
     params = _bibun_params(np.float64)
     opt = getattr(optim, cls)(params, **kwargs)
@@ -593,5 +593,5 @@ def test_pointwise_parity(torch):
             (torch.lerp(ta, tb, tw), ba.lerp(bb, bw)),
         ]
         for t, r in pairs:
-            assert np.array_equal(t.numpy(), r.numpy())
+            assert np.array_equal(t.cpu().numpy(), r.cpu().numpy())
 

@@ -70,7 +70,7 @@ def _run(lib, x_np, w_np, steps):
     loss = ((env[-1] * lib.tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3))).sum() + env[-1].pow(2).mean()
             + (x * w).sum())  # both inputs always reach the loss
     loss.backward()
-    return (loss.detach().numpy(), x.grad.numpy(), w.grad.numpy())
+    return (loss.detach().cpu().numpy(), x.grad.cpu().numpy(), w.grad.cpu().numpy())
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])  # the module only

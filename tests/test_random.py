@@ -158,7 +158,7 @@ def test_like_factories_draw_from_the_same_stream():
 # ---------------------------------------------------------------------------- distributions
 def test_randn_statistics(device):
     bibun.manual_seed(0)
-    x = bibun.randn(100_000, device=device).numpy()
+    x = bibun.randn(100_000, device=device).cpu().numpy()
     assert abs(x.mean()) < 0.02
     assert abs(x.std() - 1) < 0.02
     assert abs((x > 0).mean() - 0.5) < 0.01
@@ -167,7 +167,7 @@ def test_randn_statistics(device):
 
 def test_rand_statistics_and_range(device):
     bibun.manual_seed(0)
-    x = bibun.rand(100_000, device=device).numpy()
+    x = bibun.rand(100_000, device=device).cpu().numpy()
     assert x.min() >= 0 and x.max() < 1
     assert abs(x.mean() - 0.5) < 0.01
     assert abs(x.var() - 1 / 12) < 0.005
@@ -175,7 +175,7 @@ def test_rand_statistics_and_range(device):
 
 def test_rand_float16_never_returns_one(device):
     bibun.manual_seed(5)
-    x = bibun.rand(100_000, dtype=bibun.float16, device=device).numpy()
+    x = bibun.rand(100_000, dtype=bibun.float16, device=device).cpu().numpy()
     assert x.max() < 1 and x.min() >= 0
 
 
@@ -194,10 +194,10 @@ def test_randint_bounds_and_forms(device):
     bibun.manual_seed(0)
     x = bibun.randint(-3, 4, (10_000,), device=device)
     assert x.dtype is bibun.int64
-    v = x.numpy()
+    v = x.cpu().numpy()
     assert v.min() == -3 and v.max() == 3
     y = bibun.randint(5, (2, 3), device=device)  # randint(high, size)
-    assert y.shape == (2, 3) and y.numpy().min() >= 0 and y.numpy().max() < 5
+    assert y.shape == (2, 3) and y.cpu().numpy().min() >= 0 and y.cpu().numpy().max() < 5
     assert bibun.randint(0, 5, (3,), dtype=bibun.float32, device=device).dtype is bibun.float32
     assert bibun.randint(0, 5, (3,), dtype=bibun.int32, device=device).dtype is bibun.int32
     assert bibun.randint(0, 3, [2, 2], device=device).shape == (2, 2)
@@ -247,9 +247,9 @@ def test_like_random_factories(device):
     assert bibun.randn_like(x, dtype=bibun.float32).dtype is bibun.float32
     r = bibun.randint_like(i, 10)  # randint_like(input, high)
     assert r.dtype is bibun.int32 and r.shape == (4,)
-    assert 0 <= r.numpy().min() and r.numpy().max() < 10
+    assert 0 <= r.cpu().numpy().min() and r.cpu().numpy().max() < 10
     r = bibun.randint_like(x, 3, 10)  # randint_like(input, low, high) keeps the float dtype
-    assert r.dtype is bibun.float64 and 3 <= r.numpy().min() and r.numpy().max() < 10
+    assert r.dtype is bibun.float64 and 3 <= r.cpu().numpy().min() and r.cpu().numpy().max() < 10
     assert bibun.rand_like(x, requires_grad=True).requires_grad
 
 

@@ -200,12 +200,13 @@ def test_generator_errors():
     lambda t, g: t.bernoulli_(bibun.full(t.shape, 0.5), generator=g)])
 def test_fills_take_a_generator(device, fill):
     t1, t2 = bibun.empty(40, device=device), bibun.empty(40, device=device)
-    fill(t1, bibun.Generator().manual_seed(9))
+    fill(t1, bibun.Generator(device).manual_seed(9))
     bibun.manual_seed(0)
-    before = bibun.get_rng_state()
-    fill(t2, bibun.Generator().manual_seed(9))
+    default_state = bibun.cuda.get_rng_state if device.startswith("cuda") else bibun.get_rng_state
+    before = default_state()
+    fill(t2, bibun.Generator(device).manual_seed(9))
     assert t1.tolist() == t2.tolist()
-    assert bibun.get_rng_state().tolist() == before.tolist()
+    assert default_state().tolist() == before.tolist()  # the device's default stream is left alone
 
 
 def test_randperm_forms_and_errors(device):
@@ -394,43 +395,44 @@ def test_fill_of_an_empty_tensor_draws_nothing(device):
 def test_bernoulli_statistics(device, dtype):
     bibun.manual_seed(1)
     for p in (0.0, 0.1, 0.5, 0.9, 1.0):
-        x = bibun.empty(50_000, dtype=dtype, device=device).bernoulli_(p).numpy().astype(np.float64)
+        x = bibun.empty(50_000, dtype=dtype, device=device).bernoulli_(p).cpu().numpy().astype(np.float64)
         assert set(np.unique(x)) <= {0.0, 1.0}
         assert abs(x.mean() - p) < 0.01
     probs = bibun.rand(50_000, device=device)
-    x = bibun.bernoulli(probs).numpy()
+    x = bibun.bernoulli(probs).cpu().numpy()
     assert abs(x.mean() - 0.5) < 0.01
-    assert abs(x[probs.numpy() < 0.2].mean() - 0.1) < 0.02
+    assert abs(x[probs.cpu().numpy() < 0.2].mean() - 0.1) < 0.02
 
 
 def test_uniform_normal_exponential_statistics(device):
     bibun.manual_seed(2)
-    u = bibun.empty(50_000, device=device).uniform_(-3, 5).numpy()
+    u = bibun.empty(50_000, device=device).uniform_(-3, 5).cpu().numpy()
     assert u.min() >= -3 and u.max() < 5 and abs(u.mean() - 1) < 0.05
-    n = bibun.empty(50_000, device=device).normal_(2.0, 0.5).numpy()
+    n = bibun.empty(50_000, device=device).normal_(2.0, 0.5).cpu().numpy()
     assert abs(n.mean() - 2) < 0.01 and abs(n.std() - 0.5) < 0.01
-    e = bibun.empty(50_000, dtype=bibun.float64, device=device).exponential_(4.0).numpy()
+    e = bibun.empty(50_000, dtype=bibun.float64, device=device).exponential_(4.0).cpu().numpy()
     assert e.min() >= 0 and abs(e.mean() - 0.25) < 0.01
-    r = bibun.empty(50_000, dtype=bibun.int64, device=device).random_(-3, 4).numpy()
+    r = bibun.empty(50_000, dtype=bibun.int64, device=device).random_(-3, 4).cpu().numpy()
     assert r.min() == -3 and r.max() == 3 and abs(r.mean()) < 0.05
 
 
 # ---------------------------------------------------------------------- gradcheck (zero gradients through fills)
-def _gen():
-    return bibun.Generator().manual_seed(0)  # made on each call: the draws repeat, as finite differences need
+def _gen(like):
+    """A generator on ``like``'s device, made on each call: the draws repeat, as finite differences need."""
+    return bibun.Generator(like.device).manual_seed(0)
 
 
 GRADCHECK_CASES = [
-    ("uniform_", lambda a: (a * 1).uniform_(-1, 1, generator=_gen()) * a, [(2, 3)], cases.ANY),
-    ("normal_", lambda a: (a * 1).normal_(0.5, 2.0, generator=_gen()) * a, [(2, 3)], cases.ANY),
-    ("random_", lambda a: ((a * 1).random_(1, 5, generator=_gen()) + (a * 1).random_(5, generator=_gen())
-                           + (a * 1).random_(generator=_gen()) / 2**53) * a, [(2, 3)], cases.ANY),
-    ("bernoulli_", lambda a, p: (a * 1).bernoulli_(0.5, generator=_gen()) * a
-     + (a * 1).bernoulli_(p.sigmoid(), generator=_gen()) * p, [(2, 3), (3,)], cases.ANY),
-    ("exponential_", lambda a: (a * 1).exponential_(2.0, generator=_gen()) * a, [(2, 3)], cases.ANY),
-    ("bernoulli", lambda p: bibun.bernoulli(p.sigmoid(), generator=_gen()) * p, [(2, 3)], cases.ANY),
-    ("normal", lambda m, s: (bibun.normal(m, 0.5, generator=_gen()) + bibun.normal(0.5, s.abs(), generator=_gen())
-                            + bibun.normal(m, s.abs(), generator=_gen())) * 0 + m * s, [(2, 3), (2, 3)], cases.AWAY),
+    ("uniform_", lambda a: (a * 1).uniform_(-1, 1, generator=_gen(a)) * a, [(2, 3)], cases.ANY),
+    ("normal_", lambda a: (a * 1).normal_(0.5, 2.0, generator=_gen(a)) * a, [(2, 3)], cases.ANY),
+    ("random_", lambda a: ((a * 1).random_(1, 5, generator=_gen(a)) + (a * 1).random_(5, generator=_gen(a))
+                           + (a * 1).random_(generator=_gen(a)) / 2**53) * a, [(2, 3)], cases.ANY),
+    ("bernoulli_", lambda a, p: (a * 1).bernoulli_(0.5, generator=_gen(a)) * a
+     + (a * 1).bernoulli_(p.sigmoid(), generator=_gen(a)) * p, [(2, 3), (3,)], cases.ANY),
+    ("exponential_", lambda a: (a * 1).exponential_(2.0, generator=_gen(a)) * a, [(2, 3)], cases.ANY),
+    ("bernoulli", lambda p: bibun.bernoulli(p.sigmoid(), generator=_gen(p)) * p, [(2, 3)], cases.ANY),
+    ("normal", lambda m, s: (bibun.normal(m, 0.5, generator=_gen(m)) + bibun.normal(0.5, s.abs(), generator=_gen(m))
+                            + bibun.normal(m, s.abs(), generator=_gen(m))) * 0 + m * s, [(2, 3), (2, 3)], cases.AWAY),
 ]
 
 
@@ -441,7 +443,7 @@ def test_gradcheck(case, device):
 
 # ---------------------------------------------------------------------- parity with PyTorch
 def _same(torch, a, b):
-    a, b = a.detach().numpy(), b.detach().numpy()
+    a, b = a.detach().cpu().numpy(), b.detach().cpu().numpy()
     return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
 
 
@@ -491,9 +493,9 @@ def test_randperm_matches_pytorch(torch, n):
 @pytest.mark.parametrize("shape", [(1, 1), (3, 4), (784, 128), (10, 5)])
 def test_linear_init_matches_pytorch(torch, shape):
     torch.manual_seed(0)
-    expected = [p.detach().numpy() for p in torch.nn.Linear(*shape).parameters()]
+    expected = [p.detach().cpu().numpy() for p in torch.nn.Linear(*shape).parameters()]
     bibun.manual_seed(0)
-    got = [p.detach().numpy() for p in nn.Linear(*shape).parameters()]
+    got = [p.detach().cpu().numpy() for p in nn.Linear(*shape).parameters()]
     assert all(np.array_equal(a, b) for a, b in zip(expected, got))
 
 

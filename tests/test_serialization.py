@@ -164,8 +164,8 @@ def test_extreme_values_roundtrip_bit_exactly():
     f = np.array([np.nan, -np.nan, np.inf, -np.inf, -0.0, 5e-324, np.finfo(np.float64).max])
     h = np.array([np.nan, np.inf, -0.0, 6e-08, 65504.0], dtype=np.float16)
     out = _roundtrip({"f": _t(f), "h": _t(h)})
-    assert out["f"].numpy().tobytes() == f.tobytes()
-    assert out["h"].numpy().tobytes() == h.tobytes()
+    assert out["f"].cpu().numpy().tobytes() == f.tobytes()
+    assert out["h"].cpu().numpy().tobytes() == h.tobytes()
 
 
 def _strided_cases():
@@ -189,7 +189,7 @@ def test_non_contiguous_tensors_write_their_logical_c_order_bytes():
     header, data = _header(blob)
     for name, t in cases.items():
         begin, end = header[name]["data_offsets"]
-        assert data[begin:end] == np.ascontiguousarray(t.numpy()).tobytes(), name
+        assert data[begin:end] == np.ascontiguousarray(t.cpu().numpy()).tobytes(), name
         assert header[name]["shape"] == list(t.shape)
     _assert_same(bibun.load(io.BytesIO(blob)), cases)
 
@@ -655,10 +655,10 @@ def test_safetensors_package_reads_bibun_checkpoints(tmp_path):
     assert set(got) == set(sd)
     for k, t in sd.items():
         assert got[k].dtype == np.dtype(t.dtype.numpy_name) and got[k].shape == tuple(t.shape), k
-        np.testing.assert_array_equal(got[k], t.numpy(), err_msg=k)
+        np.testing.assert_array_equal(got[k], t.cpu().numpy(), err_msg=k)
     nested = _optimizer_state()
     got = st.load(_saved_bytes(nested))
-    np.testing.assert_array_equal(got["state.1.exp_avg"], nested["state"][1]["exp_avg"].numpy())
+    np.testing.assert_array_equal(got["state.1.exp_avg"], nested["state"][1]["exp_avg"].cpu().numpy())
 
 
 def test_bibun_reads_safetensors_package_files(tmp_path):
@@ -670,7 +670,7 @@ def test_bibun_reads_safetensors_package_files(tmp_path):
     assert set(out) == set(arrays)
     for k, a in arrays.items():
         assert out[k].dtype is bibun.dtypes.from_numpy_name(a.dtype.name) and tuple(out[k].shape) == a.shape, k
-        np.testing.assert_array_equal(out[k].numpy(), a, err_msg=k)
+        np.testing.assert_array_equal(out[k].cpu().numpy(), a, err_msg=k)
     out = bibun.load(io.BytesIO(st.save({"x": np.arange(5, dtype=np.int64)})))
     assert out["x"].tolist() == [0, 1, 2, 3, 4]
 
@@ -683,7 +683,7 @@ def test_safetensors_torch_reads_bibun_checkpoint(tmp_path, torch):
     got = st.load_file(str(p))
     model = torch.nn.Sequential(torch.nn.Linear(3, 4))
     model.load_state_dict(got)
-    assert torch.equal(model[0].weight, torch.from_numpy(sd["0.weight"].numpy()))
+    assert torch.equal(model[0].weight, torch.from_numpy(sd["0.weight"].cpu().numpy()))
 
 
 

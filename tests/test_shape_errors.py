@@ -253,7 +253,7 @@ class _Recorder:
         n = int(np.prod(shape, dtype=np.int64))
         t = (bibun.arange(n, device=self.device) % 5 + 1).reshape(shape).to(dtype or bibun.float32)
         t.requires_grad_(requires_grad)
-        self.made.append((t, t.detach().numpy().copy(), t._version[0]))
+        self.made.append((t, t.detach().cpu().numpy().copy(), t._version[0]))
         return t
 
     def __getattr__(self, name):
@@ -267,7 +267,7 @@ def test_error_type_message_and_inputs_unchanged(case, device):
     with pytest.raises(exc, match=f"^{re.escape(msg)}$"):
         eval(expr, {"bibun": ns})  # noqa: S307 - fixed expressions above
     for t, before, version in ns.made:
-        np.testing.assert_array_equal(t.detach().numpy(), before)
+        np.testing.assert_array_equal(t.detach().cpu().numpy(), before)
         assert t._version[0] == version and t.grad is None
 
 

@@ -135,8 +135,9 @@ def _bce_logits_ref(x, t, pos_weight):
     return -(pos_weight * t * np.log(_sigmoid(x)) + (1 - t) * np.log(1 - _sigmoid(x)))
 
 
-def _gen():
-    return bibun.Generator().manual_seed(0)  # made on each call: the same draws, as finite differences need
+def _gen(like):
+    """A generator on ``like``'s device, made on each call: the same draws, as finite differences need."""
+    return bibun.Generator(like.device).manual_seed(0)
 
 
 def _batch_norm_ref(x, w, b, eps=1e-5):
@@ -372,16 +373,16 @@ CASES = [
     case("layer_norm", lambda x, w, b: F.layer_norm(x, (4,), w, b), [(2, 4), (4,), (4,)], _layer_norm_ref,
          tol={bibun.float32: (1e-5, 1e-5)}),
     # ------------------------------------------------------------------ random fills: gradients flow around the draws
-    case("uniform_", lambda a: (a * 1).uniform_(-1, 1, generator=_gen()) * a, [(2, 3)]),
-    case("normal_", lambda a: (a * 1).normal_(0.5, 2.0, generator=_gen()) * a, [(2, 3)]),
-    case("random_", lambda a: ((a * 1).random_(1, 5, generator=_gen()) + (a * 1).random_(5, generator=_gen())
-                               + (a * 1).random_(generator=_gen()) / 2 ** 53) * a, [(2, 3)]),
-    case("bernoulli_", lambda a, p: (a * 1).bernoulli_(0.5, generator=_gen()) * a
-         + (a * 1).bernoulli_(p.sigmoid(), generator=_gen()) * p, [(2, 3), (3,)]),
-    case("exponential_", lambda a: (a * 1).exponential_(2.0, generator=_gen()) * a, [(2, 3)]),
-    case("bernoulli", lambda p: bibun.bernoulli(p.sigmoid(), generator=_gen()) * p, [(2, 3)]),
-    case("normal", lambda m, s: (bibun.normal(m, 0.5, generator=_gen()) + bibun.normal(0.5, s.abs(), generator=_gen())
-                                 + bibun.normal(m, s.abs(), generator=_gen())) * 0 + m * s, [(2, 3), (2, 3)],
+    case("uniform_", lambda a: (a * 1).uniform_(-1, 1, generator=_gen(a)) * a, [(2, 3)]),
+    case("normal_", lambda a: (a * 1).normal_(0.5, 2.0, generator=_gen(a)) * a, [(2, 3)]),
+    case("random_", lambda a: ((a * 1).random_(1, 5, generator=_gen(a)) + (a * 1).random_(5, generator=_gen(a))
+                               + (a * 1).random_(generator=_gen(a)) / 2 ** 53) * a, [(2, 3)]),
+    case("bernoulli_", lambda a, p: (a * 1).bernoulli_(0.5, generator=_gen(a)) * a
+         + (a * 1).bernoulli_(p.sigmoid(), generator=_gen(a)) * p, [(2, 3), (3,)]),
+    case("exponential_", lambda a: (a * 1).exponential_(2.0, generator=_gen(a)) * a, [(2, 3)]),
+    case("bernoulli", lambda p: bibun.bernoulli(p.sigmoid(), generator=_gen(p)) * p, [(2, 3)]),
+    case("normal", lambda m, s: (bibun.normal(m, 0.5, generator=_gen(m)) + bibun.normal(0.5, s.abs(), generator=_gen(m))
+                                 + bibun.normal(m, s.abs(), generator=_gen(m))) * 0 + m * s, [(2, 3), (2, 3)],
          kind=AWAY),
 ]
 
