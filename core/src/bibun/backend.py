@@ -70,6 +70,10 @@ class BackendUnavailable(RuntimeError):
 class Backend:
     """One registered backend: its name, device type, plugin of origin, and (once loaded) its impl."""
 
+    # True once loaded on a machine where this backend serves more than one device (two GPUs): only
+    # then does the dispatcher compare device indices and run each kernel on its inputs' device
+    several_devices = False
+
     def __init__(self, name, device_type, load, is_available=None, plugin=None, description=""):
         self.name = name
         self.device_type = device_type
@@ -134,6 +138,8 @@ class Backend:
         self.bool_native = to_backend.get(_dt.bool_)
         self.xp = impl.xp
         self.array_type = impl.array_type
+        count = getattr(impl, "device_count", None)
+        self.several_devices = self._cpu_device is None and count is not None and count() > 1
         self._impl = impl
         return impl
 

@@ -315,15 +315,15 @@ def load(f, map_location=None, *, weights_only=None, mmap=None):
     A file without bibun's structure metadata loads as a ``{name: tensor}`` dict.
     Raises :class:`CheckpointError` for anything that is not a valid checkpoint.
     """
-    backend = _backend_for_location(map_location)  # before reading: a bad device fails fast
+    backend, scope = _placement(map_location)  # before reading: a bad device fails fast
     if isinstance(f, (str, bytes, os.PathLike)):
         path = os.fsdecode(f)
         with open(path, "rb") as fh, _gc_paused():
-            return _load(fh, path, backend)
+            return _load(fh, path, backend, scope)
     if not hasattr(f, "read"):
         raise TypeError(f"bibun.load expects a path or a binary file object, not {type(f).__name__}")
     with _gc_paused():
-        return _load(f, getattr(f, "name", None) or "<file object>", backend)
+        return _load(f, getattr(f, "name", None) or "<file object>", backend, scope)
 
 
 @contextlib.contextmanager
@@ -339,12 +339,13 @@ def _gc_paused():
             gc.enable()
 
 
-def _backend_for_location(map_location):
-    from .factories import backend_for
+def _placement(map_location):
+    """``(backend, scope)`` for the tensors to load: the scope puts them on ``cuda:1`` when asked."""
+    from .factories import placed
     if map_location is None:
-        return backend_for("cpu")
+        return placed("cpu")
     if isinstance(map_location, (str, _device)):
-        return backend_for(_device(map_location))
+        return placed(_device(map_location))
     raise TypeError(f"bibun.load: map_location must be None, a device string or a bibun.device, not "
                     f"{type(map_location).__name__}")
 
@@ -361,7 +362,7 @@ class _Reader:
         return CheckpointError(f"cannot load checkpoint '{self.filename}': {where}{message}")
 
 
-def _load(f, filename, backend):
+def _load(f, filename, backend, scope):
     r = _Reader(f, filename)
     size = _remaining_size(f)
     if size is None:  # a stream that cannot seek: its size is known only once read
@@ -389,7 +390,8 @@ def _load(f, filename, backend):
     build = _structure_builder(r, entries, metadata)
     build(None)  # validate the whole structure before allocating any tensor
     arrays = _read_tensors(r, entries)
-    return build({name: Tensor._make(backend.from_numpy(arrays[name]), backend) for name in entries})
+    with scope:
+        return build({name: Tensor._make(backend.from_numpy(arrays[name]), backend) for name in entries})
 
 
 def _check_binary(data):

@@ -35,8 +35,9 @@ def _make_grads(outputs, grads):
             if o._requires_grad:
                 if o._data.size != 1:
                     raise RuntimeError("grad can be implicitly created only for scalar outputs")
-                xp = o._backend.xp
-                g = Tensor._make(xp.ones(o._data.shape, dtype=o._data.dtype), o._backend)
+                backend = o._backend
+                with backend.device_scope(o.device.index):  # beside the output, on its GPU
+                    g = Tensor._make(backend.xp.ones(o._data.shape, dtype=o._data.dtype), backend)
             out.append(g)
             continue
         if not isinstance(g, Tensor):

@@ -78,15 +78,6 @@ class _FunctionNode(OpNode, FunctionCtx):
                                    f"{i + 1}, but the corresponding forward input was not a Variable")
         return tuple(result)
 
-    def _materialize(self, grads):
-        out = []
-        for i, g in enumerate(grads):
-            if g is None:
-                shape, dtype = self._out_meta[i]
-                g = Tensor._make(self._backend.impl.xp.zeros(shape, dtype=dtype), self._backend)
-            out.append(g)
-        return tuple(out)
-
 
 class _FunctionMeta(type):
     """Gives every Function subclass its own node class, named ``<Name>Backward``."""

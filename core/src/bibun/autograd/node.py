@@ -307,13 +307,19 @@ class OpNode(Node):
         return out
 
     def _materialize(self, grads):
+        """Zeros for the outputs that received no gradient, on the device of those that did."""
+        backend = self._backend
+        index = None
+        if backend.several_devices:
+            present = next((g for g in grads if g is not None), None)
+            index = None if present is None else backend.impl.device_index(present._data)
         out = []
-        for i, g in enumerate(grads):
-            if g is None:
-                shape, dtype = self._out_meta[i]
-                impl = self._backend.impl
-                g = Tensor._make(impl.xp.zeros(shape, dtype=dtype), self._backend)
-            out.append(g)
+        with backend.device_scope(index):
+            for i, g in enumerate(grads):
+                if g is None:
+                    shape, dtype = self._out_meta[i]
+                    g = Tensor._make(backend.xp.zeros(shape, dtype=dtype), backend)
+                out.append(g)
         return tuple(out)
 
     # -- in-place support: the dispatcher writes an op's result into an existing tensor

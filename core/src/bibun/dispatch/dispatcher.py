@@ -36,6 +36,28 @@ def _mixed_backends(op, args):
     raise AssertionError("unreachable")
 
 
+def _device_guard(op, args, backend):
+    """On a machine with several devices of one backend (two GPUs): the inputs' common device, as a scope.
+
+    Tensors on cuda:0 and cuda:1 share a backend, so the backend check cannot tell them apart;
+    here their indices must agree (PyTorch's error otherwise), and the kernel then runs on that
+    device whatever the current one is, so its result lands beside its inputs.
+    """
+    index_of = backend.impl.device_index
+    index = None
+    for a in args:
+        if isinstance(a, Tensor):
+            i = index_of(a._data)
+            if index is None:
+                index = i
+            elif i != index:
+                t = backend.device_type
+                raise RuntimeError(
+                    f"Expected all tensors to be on the same device, but found at least two devices, {t}:{index} "
+                    f"and {t}:{i}! (when checking arguments for bibun op '{op.name}'; move them with .to(device))")
+    return backend.device_scope(index)
+
+
 def _promoted_dtype(args, backend):
     """PyTorch's result dtype over tensors with dims, 0-dim tensors and python scalars."""
     dim_dt = zero_dt = scalar_dt = None
@@ -141,6 +163,13 @@ def _result(out, backend):
 def _dispatch_one(op, a, attrs):
     """``dispatch`` for one tensor input and one output (reductions, views, activations, ...)."""
     backend = a._backend
+    if backend.several_devices:
+        with backend.device_scope(backend.impl.device_index(a._data)):
+            return _run_one(op, a, attrs, backend)
+    return _run_one(op, a, attrs, backend)
+
+
+def _run_one(op, a, attrs, backend):
     kernel = op.cache.get(backend.name)
     if kernel is None:
         kernel = resolve_kernel(op, backend)[0]
@@ -181,7 +210,14 @@ def dispatch(op, args, attrs):
                 needs_grad = True
     if backend is None:
         raise TypeError(f"{op.name}(): expected at least one argument to be a Tensor")
+    if backend.several_devices:
+        with _device_guard(op, args, backend):
+            return _run(op, args, attrs, backend, needs_grad)
+    return _run(op, args, attrs, backend, needs_grad)
 
+
+def _run(op, args, attrs, backend, needs_grad):
+    """The rest of ``dispatch``, once the inputs' backend (and device) is known."""
     kernel = op.cache.get(backend.name)
     if kernel is None:
         kernel = resolve_kernel(op, backend)[0]
@@ -250,6 +286,8 @@ def dispatch_binary(op, a, b, attrs=_NO_ATTRS):
     else falls back to :func:`dispatch`, which handles every case.
     """
     backend = a._backend
+    if backend.several_devices:
+        return dispatch(op, (a, b), attrs)  # compares the devices and runs the kernel on theirs
     ad = a._data
     cls = b.__class__
     if cls is Tensor or (cls is not float and cls is not int and isinstance(b, Tensor)):  # subclasses too
@@ -343,6 +381,8 @@ def _write_directly(op, self, other, attrs):
     if _grad_enabled() and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
         return False
     backend = self._backend
+    if backend.several_devices:
+        return False  # dispatch compares the devices and runs the kernel on theirs
     ad = self._data
     if isinstance(other, Tensor):
         if other._backend is not backend or other._data.dtype is not ad.dtype or other._data.shape != ad.shape:

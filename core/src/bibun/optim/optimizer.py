@@ -261,11 +261,20 @@ class Optimizer:
 
     @staticmethod
     def _params_with_grad(group):
-        """``(p, xp, param array, grad array)`` for each parameter of ``group`` that has a gradient."""
+        """``(p, xp, param array, grad array)`` for each parameter of ``group`` that has a gradient.
+
+        On a machine with several GPUs, the loop body runs on its parameter's GPU, so the state and
+        temporaries it makes land beside the parameter.
+        """
         for p in group["params"]:
             grad = p._grad
             if grad is not None:
-                yield p, p._backend.xp, p._data, grad._data
+                backend = p._backend
+                if backend.several_devices:
+                    with backend.device_scope(backend.impl.device_index(p._data)):
+                        yield p, backend.xp, p._data, grad._data
+                else:
+                    yield p, backend.xp, p._data, grad._data
 
     def _setdefault_groups(self, **options):
         """Fill options missing from every group (groups pickled before those options existed)."""
