@@ -107,13 +107,17 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None, 
                     new = hook(outs, grads)
                     if new is not None:
                         outs = tuple(new)
+            devices = fn._in_devices
+            ref = grads[0] if grads[0] is not None else _first_tensor(grads)  # on the device of fn's inputs
+            ref_backend = ref._backend if devices is None and ref is not None else None
             i = -1
             for (target, idx), g, m in zip(nxt, outs, fn._meta):
                 i += 1
                 if g is None or target is None:
                     continue
-                if g.__class__ is not Tensor or (m is not None and (g._data.shape != m[0] or g._data.dtype != m[1])):
-                    g = _validate(fn, i, g)
+                if g.__class__ is not Tensor or g._backend is not ref_backend or (
+                        m is not None and (g._data.shape != m[0] or g._data.dtype != m[1])):
+                    g = _validate(fn, i, g, ref)
                 if check_nan:
                     _check_nan(fn, i, g)
                 buf = get_buffer(target)
@@ -187,10 +191,24 @@ def _run_pre_hooks(fn, grads, retained):
     return list(grads)
 
 
-def _validate(fn, i, g):
+def _first_tensor(grads):
+    return next((g for g in grads if g is not None), None)
+
+
+def _validate(fn, i, g, ref):
+    """Check (and where PyTorch does, fix) gradient ``i`` that ``fn`` returned; ``ref``: a gradient fn received."""
     if not isinstance(g, Tensor):
         raise TypeError(f"Function {fn.name()} returned a gradient of type {type(g).__name__} at index {i}; "
                         "expected a Tensor or None")
+    if fn._in_devices is not None:
+        want_backend, want_device = fn._in_devices[i]
+    elif ref is not None:
+        want_backend, want_device = ref._backend, None
+    else:
+        want_backend = None
+    if want_backend is not None and (g._backend is not want_backend or (
+            want_backend.several_devices and want_device is not None and g.device != want_device)):
+        raise RuntimeError(_wrong_device(fn, i, g, want_backend, want_device or ref.device))
     meta = fn._meta[i]
     if meta is None:
         return g
@@ -205,6 +223,17 @@ def _validate(fn, i, g):
     if g._data.dtype != dtype:
         g = g.to(g._backend.from_dtype[dtype])
     return g
+
+
+def _wrong_device(fn, i, g, want_backend, want_device):
+    got = g.device
+    if got == want_device:  # two backends on one device (numpy and strict on the cpu): name them
+        want = f"{want_device} (backend {want_backend.name})"
+        got = f"{got} (backend {g._backend.name})"
+    else:
+        want = want_device
+    return (f"Function {fn.name()} returned an invalid gradient at index {i} - expected device {want} but got "
+            f"{got}")
 
 
 def _sum_to_size():

@@ -136,6 +136,7 @@ class Function(metaclass=_FunctionMeta):
         node._next = tuple(_edge(a) for a in tensor_args)
         node._seq = _next_seq()
         node._meta = [(a._data.shape, a._data.dtype) for a in tensor_args]
+        node._in_devices = [(a._backend, a.device) for a in tensor_args]
         node._attrs = {}
         tensors_out = [r for r in results if isinstance(r, Tensor)]
         node._backend = tensors_out[0]._backend if tensors_out else tensor_args[0]._backend

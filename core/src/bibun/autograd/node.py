@@ -67,6 +67,9 @@ class Node:
     _trace = None
     _n_outputs = 1
     _out_meta = None
+    # (backend, device) of each input, kept by custom Function nodes only: their inputs may be on another
+    # device than their outputs (ToCopyBackward0). A built-in op's inputs share its gradient's device.
+    _in_devices = None
 
     def name(self):
         return type(self).__name__
