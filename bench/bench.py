@@ -3,10 +3,12 @@
 Compares bibun with the same computation written by hand in numpy (the floor for a numpy
 backend) and with PyTorch CPU when it is installed. Prints one table; run
 
-    python bench/bench.py            # full run
-    python bench/bench.py --quick    # fewer repetitions
+    python bench/bench.py                  # full run
+    python bench/bench.py --quick          # fewer repetitions
+    python bench/bench.py --device cuda    # on the GPU: bibun's cupy backend, hand-written cupy, PyTorch CUDA
 
-Times are the median of several repeats (each repeat runs the whole workload).
+Times are the median of several repeats (each repeat runs the whole workload). On a GPU every
+block of calls ends with a synchronisation before the clock is read, so queued kernels count.
 """
 
 from __future__ import annotations
@@ -37,29 +39,38 @@ def median_time(fn, repeats, warmup=2):
     return compare({"fn": fn}, repeats, warmup)["fn"]
 
 
-def compare(fns, repeats, warmup=2, block=5):
+def compare(fns, repeats, warmup=2, block=5, syncs=None):
     """Median seconds per call of each function. Each contender runs ``block`` calls in a row
     (steady state, as in a training loop), contenders take turns block by block, and the median
-    is over blocks, so drift in machine speed affects every contender alike."""
+    is over blocks, so drift in machine speed affects every contender alike. ``syncs[k]``, when
+    given, waits for contender k's device before the clock is read (GPU work is asynchronous)."""
     fns = {k: v for k, v in fns.items() if v is not None}
-    for fn in fns.values():
+    syncs = {k: (syncs or {}).get(k) or _no_sync for k in fns}
+    for k, fn in fns.items():
         for _ in range(warmup):
             fn()
+        syncs[k]()
     samples = {k: [] for k in fns}
     for _ in range(max(1, repeats // block)):
         for k, fn in fns.items():
+            sync = syncs[k]
             t0 = time.perf_counter()
             for _ in range(block):
                 fn()
+            sync()
             samples[k].append((time.perf_counter() - t0) / block)
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
+def _no_sync():
+    pass
+
+
 # ---------------------------------------------------------------------- chain of elementwise ops
-def make_chain(lib):
+def make_chain(lib, device="cpu"):
     """The same code for bibun and PyTorch: ``lib`` is the module (they share the API)."""
     def chain():
-        x = lib.ones(16, requires_grad=True)
+        x = lib.ones(16, requires_grad=True, device=device)
         y = x
         for _ in range(CHAIN):
             y = y * 1.0001
@@ -78,22 +89,22 @@ def chain_numpy():
 
 
 # ---------------------------------------------------------------------- MLP training step
-def _init(rng):
+def _init(rng, batch=BATCH):
     params = []
     for fan_in, fan_out in zip(MLP[:-1], MLP[1:]):
         bound = 1 / np.sqrt(fan_in)
         params.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32))
         params.append(rng.uniform(-bound, bound, (fan_out,)).astype(np.float32))
-    x = rng.standard_normal((BATCH, MLP[0])).astype(np.float32)
-    y = rng.integers(0, MLP[-1], BATCH)
+    x = rng.standard_normal((batch, MLP[0])).astype(np.float32)
+    y = rng.integers(0, MLP[-1], batch)
     return params, x, y
 
 
-def make_mlp(lib, params, x, y):
+def make_mlp(lib, params, x, y, device="cpu"):
     """One SGD step of the MLP, written with tensor ops of ``lib`` (bibun or torch)."""
-    ps = [lib.tensor(p, requires_grad=True) for p in params]
-    xt, yt = lib.tensor(x), lib.tensor(y)
-    rows = lib.arange(BATCH)
+    ps = [lib.tensor(p, requires_grad=True, device=device) for p in params]
+    xt, yt = lib.tensor(x, device=device), lib.tensor(y, device=device)
+    rows = lib.arange(len(x), device=device)
 
     def step():
         h = xt
@@ -111,10 +122,12 @@ def make_mlp(lib, params, x, y):
     return step
 
 
-def make_mlp_numpy(params, x, y):
-    """The same step by hand in numpy: the floor for a numpy backend."""
-    ps = [p.copy() for p in params]
-    rows = np.arange(BATCH)
+def make_mlp_numpy(params, x, y, xp=np):
+    """The same step by hand in numpy (or cupy, ``xp``): the floor for a backend built on it."""
+    ps = [xp.array(p) for p in params]
+    x, y = xp.asarray(x), xp.asarray(y)
+    batch = len(x)
+    rows = xp.arange(batch)
 
     def step():
         acts = [x]
@@ -124,15 +137,15 @@ def make_mlp_numpy(params, x, y):
         for i in range(n):
             z = h @ ps[2 * i] + ps[2 * i + 1]
             pre.append(z)
-            h = np.maximum(z, 0) if i < n - 1 else z
+            h = xp.maximum(z, 0) if i < n - 1 else z
             acts.append(h)
         m = h.max(1, keepdims=True)
-        lse = np.log(np.exp(h - m).sum(1, keepdims=True)) + m
+        lse = xp.log(xp.exp(h - m).sum(1, keepdims=True)) + m
         logp = h - lse
         _loss = -logp[rows, y].mean()
-        g = np.exp(logp)
+        g = xp.exp(logp)
         g[rows, y] -= 1
-        g /= BATCH
+        g /= batch
         for i in reversed(range(n)):
             if i < n - 1:
                 g = g * (pre[i] > 0)
@@ -140,27 +153,27 @@ def make_mlp_numpy(params, x, y):
             gb = g.sum(0)
             if i:  # the input needs no gradient
                 g = g @ ps[2 * i].T
-            ps[2 * i] -= np.float32(0.01) * gw
-            ps[2 * i + 1] -= np.float32(0.01) * gb
+            ps[2 * i] -= gw * np.float32(0.01)
+            ps[2 * i + 1] -= gb * np.float32(0.01)
     return step
 
 
 # ---------------------------------------------------------------------- small-CNN training step
-def _cnn_init(rng):
+def _cnn_init(rng, batch=CNN_BATCH):
     """conv1 (8,1,3,3) + bias, conv2 (16,8,3,3) + bias, linear (10, 784) + bias, as PyTorch lays them out."""
     shapes = [(8, 1, 3, 3), (8,), (16, 8, 3, 3), (16,), (10, 16 * 7 * 7), (10,)]
     fans = [9, 9, 72, 72, 784, 784]
     params = [rng.uniform(-1 / np.sqrt(f), 1 / np.sqrt(f), s).astype(np.float32) for s, f in zip(shapes, fans)]
-    x = rng.standard_normal((CNN_BATCH, 1, 28, 28)).astype(np.float32)
-    y = rng.integers(0, 10, CNN_BATCH)
+    x = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, batch)
     return params, x, y
 
 
-def make_cnn(lib, params, x, y):
+def make_cnn(lib, params, x, y, device="cpu"):
     """One SGD step of the small CNN with ``lib``'s functional layers (bibun or torch)."""
     F = lib.nn.functional  # noqa: N806
-    ps = [lib.tensor(p, requires_grad=True) for p in params]
-    xt, yt = lib.tensor(x), lib.tensor(y)
+    ps = [lib.tensor(p, requires_grad=True, device=device) for p in params]
+    xt, yt = lib.tensor(x, device=device), lib.tensor(y, device=device)
 
     def loss_of():
         w1, b1, w2, b2, w3, b3 = ps
@@ -385,11 +398,73 @@ def plugin_import_rows(repeats):
     return rows
 
 
+# ---------------------------------------------------------------------- on a GPU
+def device_rows(device, reps, xp, syncs, torch_device=None):
+    """bibun on ``device`` next to the same steps hand-written with ``xp`` and PyTorch on ``torch_device``.
+
+    ``syncs``: {"b": bibun's, "n": xp's, "t": PyTorch's} wait-for-the-device functions.
+    """
+    lib_t = torch if torch_device is not None else None
+    rows = []
+    t = compare({"b": make_chain(bibun, device), "t": make_chain(lib_t, torch_device) if lib_t else None}, reps,
+                block=1, syncs=syncs)
+    rows.append(("elementwise op, fwd+bwd, (16,) chain", "us/op", t["b"] / CHAIN * 1e6, None,
+                 t["t"] / CHAIN * 1e6 if lib_t else None))
+    for batch in (BATCH, 4096):
+        params, x, y = _init(np.random.default_rng(0), batch)
+        t = compare({"b": make_mlp(bibun, params, x, y, device), "n": make_mlp_numpy(params, x, y, xp),
+                     "t": make_mlp(lib_t, params, x, y, torch_device) if lib_t else None}, reps * 4, syncs=syncs)
+        rows.append((f"MLP {'-'.join(map(str, MLP))} step, batch {batch}", "ms/step", t["b"] * 1e3, t["n"] * 1e3,
+                     t["t"] * 1e3 if lib_t else None))
+    for batch in (CNN_BATCH, 256):
+        params, x, y = _cnn_init(np.random.default_rng(0), batch)
+        t = compare({"b": make_cnn(bibun, params, x, y, device),
+                     "t": make_cnn(lib_t, params, x, y, torch_device) if lib_t else None}, reps * 2, syncs=syncs)
+        rows.append((f"CNN step, batch {batch}, 1x28x28", "ms/step", t["b"] * 1e3, None,
+                     t["t"] * 1e3 if lib_t else None))
+    return rows
+
+
+def gpu_rows(device, reps):
+    """The GPU table: bibun's cupy backend, the same MLP step hand-written in cupy, and PyTorch CUDA."""
+    import cupy as cp
+    torch_cuda = torch is not None and torch.cuda.is_available()
+    syncs = {"b": bibun.cuda.synchronize, "n": cp.cuda.Device().synchronize,
+             "t": torch.cuda.synchronize if torch_cuda else None}
+    return device_rows(device, reps, cp, syncs, device if torch_cuda else None)
+
+
+def print_table(rows, floor="numpy"):
+    versions = f"bibun {bibun.__version__}, numpy {np.__version__}"
+    versions += f", torch {torch.__version__}" if torch else ", torch not installed"
+    print(versions)
+    head = (f"{'benchmark':40} {'unit':8} {'bibun':>9} {floor:>9} {'torch':>9} {'bibun/' + floor:>12} "
+            f"{'bibun/torch':>12}")
+    print(head)
+    print("-" * len(head))
+    for name, unit, b, n, t in rows:
+        def f(v):
+            return f"{v:9.2f}" if v is not None else f"{'-':>9}"
+
+        def r(a, c):
+            return f"{a / c:11.2f}x" if a is not None and c else f"{'-':>12}"
+        print(f"{name:40} {unit:8} {f(b)} {f(n)} {f(t)} {r(b, n)} {r(b, t)}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda / cuda:N: the GPU table")
     args = parser.parse_args(argv)
     reps = 5 if args.quick else 15
+    if bibun.device(args.device).type == "cuda":
+        if not bibun.cuda.is_available():
+            raise SystemExit(f"--device {args.device}: {bibun.cuda.unavailable_reason()}")
+        with bibun.cuda.device(bibun.device(args.device)):
+            rows = gpu_rows(args.device, reps)
+        print(f"GPU: {bibun.cuda.get_device_name(args.device)} ({args.device}); times synchronised")
+        print_table(rows, floor="cupy")
+        return
     rows = []
 
     t = compare({"b": make_chain(bibun), "n": chain_numpy, "t": make_chain(torch) if torch else None}, reps,
@@ -427,18 +502,7 @@ def main(argv=None):
     rows.append(("import bibun + first op", "ms", first_op_time(ireps) * 1e3, None, None))
     rows.extend(plugin_import_rows(ireps))
 
-    print(f"bibun {bibun.__version__}, numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else
-                                                                   ", torch not installed"))
-    head = f"{'benchmark':40} {'unit':8} {'bibun':>9} {'numpy':>9} {'torch':>9} {'bibun/numpy':>12} {'bibun/torch':>12}"
-    print(head)
-    print("-" * len(head))
-    for name, unit, b, n, t in rows:
-        def f(v):
-            return f"{v:9.2f}" if v is not None else f"{'-':>9}"
-
-        def r(a, c):
-            return f"{a / c:11.2f}x" if a is not None and c else f"{'-':>12}"
-        print(f"{name:40} {unit:8} {f(b)} {f(n)} {f(t)} {r(b, n)} {r(b, t)}")
+    print_table(rows)
 
 
 if __name__ == "__main__":
