@@ -16,11 +16,11 @@ pytest.importorskip("tqdm")
 pytest.importorskip("matplotlib")
 
 
-def test_digits_demo_trains_checkpoints_plots_and_draws(tmp_path, capsys):
+def test_digits_demo_trains_checkpoints_plots_and_draws(device, tmp_path, capsys):
     from bibun.demo.digits import train_digits
-    result = train_digits(epochs=2, out_dir=str(tmp_path), progress=False)
+    result = train_digits(device=device, epochs=2, out_dir=str(tmp_path), progress=False)
     out = capsys.readouterr().out
-    assert "1438 training and 359 test images" in out
+    assert f"1438 training and 359 test images of 8x8, on {device}" in out
     assert "cnn: saved" in out and "same predictions" in out and "DIFFERENT" not in out
     for name in ("digits_cnn.safetensors", "digits_mlp.safetensors", "training.png", "cnn_step_graph.dot"):
         assert (tmp_path / name).stat().st_size > 0
