@@ -329,26 +329,28 @@ def test_gradcheck_through_device_copies(cuda):
     assert gradcheck(fn, (x, w)) and gradgradcheck(fn, (x, w))
 
 
-class _GradOnTheCpu(bibun.autograd.Function):
-    """A custom Function whose backward forgets to put the gradient back on the input's device."""
+def _grad_moved_by(move):
+    """A custom Function whose backward puts the gradient somewhere else: ``move(grad)``."""
+    class Moved(bibun.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
 
-    @staticmethod
-    def forward(ctx, x):
-        return x * 2
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad.cpu() * 2
+        @staticmethod
+        def backward(ctx, grad):
+            return move(grad * 2)
+    return Moved
 
 
 def test_a_gradient_on_the_wrong_device_is_refused(cuda):
+    to_cpu = _grad_moved_by(lambda g: g.cpu())  # forgets to put the gradient back on the input's device
     x = bibun.ones(3, device="cuda", requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"^Function _GradOnTheCpuBackward returned an invalid gradient at index 0 "
+    with pytest.raises(RuntimeError, match=r"^Function MovedBackward returned an invalid gradient at index 0 "
                                            r"- expected device cuda:0 but got cpu$"):
-        _GradOnTheCpu.apply(x).sum().backward()
+        to_cpu.apply(x).sum().backward()
     assert x.grad is None  # nothing was accumulated
     y = bibun.ones(3, requires_grad=True)  # on the cpu the same Function is right
-    _GradOnTheCpu.apply(y).sum().backward()
+    to_cpu.apply(y).sum().backward()
     assert y.grad.tolist() == [2.0, 2.0, 2.0]
 
 
@@ -357,19 +359,10 @@ def test_a_gradient_from_another_cpu_backend_names_both_backends():
     other = registry.backends().get("strict" if x._backend.name == "numpy" else "numpy")
     if other is None or not other.availability()[0]:
         pytest.skip("needs the numpy and strict backends both")
-
-    class ToOtherBackend(bibun.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            return x * 1
-
-        @staticmethod
-        def backward(ctx, grad):
-            return bibun.Tensor._make(other.from_numpy(grad.numpy().copy()), other)
-
+    to_other = _grad_moved_by(lambda g: bibun.Tensor._make(other.from_numpy(g.numpy().copy()), other))
     with pytest.raises(RuntimeError, match=rf"- expected device cpu \(backend {x._backend.name}\) but got cpu "
                                            rf"\(backend {other.name}\)$"):
-        ToOtherBackend.apply(x).sum().backward()
+        to_other.apply(x).sum().backward()
 
 
 def test_numpy_of_a_cuda_tensor_is_refused_with_pytorchs_message(cuda):
