@@ -12,12 +12,12 @@ import re
 
 import numpy as np
 import pytest
+from test_devices import FakeEntryPoint, _reload_with
 
 import bibun
 import bibun.nn as nn
 from bibun import factories
 from bibun.plugins import manager
-from test_devices import FakeEntryPoint, _reload_with
 
 _current = [0]  # the pretend current device
 
@@ -158,7 +158,9 @@ def test_mixing_two_gpus_raises_pytorchs_error(gpus):
                  lambda: a.add_(b)):
         with pytest.raises(RuntimeError, match=re.escape(message)):
             call()
-    assert a.tolist() == [1.0, 1.0]  # the failed in-place add wrote nothing
+    with pytest.raises(RuntimeError, match=re.escape(message)):
+        a[0] = b[1]
+    assert a.tolist() == [1.0, 1.0]  # the failed in-place add and setitem wrote nothing
     with pytest.raises(RuntimeError, match="cuda:1 and cuda:0!"):
         b * a
 

@@ -190,6 +190,13 @@ class Backend:
         scope = getattr(self.impl, "device_scope", None)
         return _NO_SCOPE if scope is None else scope(index)
 
+    def scope_of(self, array):
+        """A context in which new arrays go to ``array``'s device; nothing to do unless the backend serves
+        several devices (then the current device may be another one)."""
+        if not self.several_devices:
+            return _NO_SCOPE
+        return self.device_scope(self.impl.device_index(array))
+
     def synchronize(self, index=None):
         """Wait for the work queued on the device (``index``: one device; None: the current one)."""
         sync = getattr(self.impl, "synchronize", None)

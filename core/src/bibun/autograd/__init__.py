@@ -36,7 +36,7 @@ def _make_grads(outputs, grads):
                 if o._data.size != 1:
                     raise RuntimeError("grad can be implicitly created only for scalar outputs")
                 backend = o._backend
-                with backend.device_scope(o.device.index):  # beside the output, on its GPU
+                with backend.scope_of(o._data):  # beside the output, on its GPU
                     g = Tensor._make(backend.xp.ones(o._data.shape, dtype=o._data.dtype), backend)
             out.append(g)
             continue

@@ -19,7 +19,7 @@ from heapq import heappush
 from ..tensor import Tensor
 from . import node as _node
 from .grad_mode import _grad_enabled
-from .node import AccumulateGrad, _RetainGrad, accumulator
+from .node import AccumulateGrad, _RetainGrad, accumulator, first_tensor
 
 __all__ = ["run_backward"]
 
@@ -108,7 +108,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None, 
                     if new is not None:
                         outs = tuple(new)
             devices = fn._in_devices
-            ref = grads[0] if grads[0] is not None else _first_tensor(grads)  # on the device of fn's inputs
+            ref = grads[0] if grads[0] is not None else first_tensor(grads)  # on the device of fn's inputs
             ref_backend = ref._backend if devices is None and ref is not None else None
             i = -1
             for (target, idx), g, m in zip(nxt, outs, fn._meta):
@@ -189,10 +189,6 @@ def _run_pre_hooks(fn, grads, retained):
         if hook.__class__ is _RetainGrad and grads[hook.index] is not None:
             retained.append((hook.ref, grads[hook.index]))
     return list(grads)
-
-
-def _first_tensor(grads):
-    return next((g for g in grads if g is not None), None)
 
 
 def _validate(fn, i, g, ref):

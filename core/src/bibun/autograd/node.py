@@ -13,6 +13,7 @@ import itertools
 import re
 import weakref
 
+from ..backend import _NO_SCOPE
 from ..size import Size
 from ..tensor import Tensor
 from .grad_mode import _grad_enabled
@@ -145,6 +146,11 @@ def _raise_version(tensor, now, expected, producer, output_nr):
 _NO_EDGE = (None, 0)
 _UNSAVED = (0, None, None)  # a saved slot the formula will not read (its gradient is not needed)
 _new = object.__new__
+
+
+def first_tensor(grads):
+    """The first gradient that is not None, or None."""
+    return next((g for g in grads if g is not None), None)
 
 
 def _edge(a):
@@ -312,12 +318,9 @@ class OpNode(Node):
     def _materialize(self, grads):
         """Zeros for the outputs that received no gradient, on the device of those that did."""
         backend = self._backend
-        index = None
-        if backend.several_devices:
-            present = next((g for g in grads if g is not None), None)
-            index = None if present is None else backend.impl.device_index(present._data)
+        present = first_tensor(grads)
         out = []
-        with backend.device_scope(index):
+        with backend.scope_of(present._data) if present is not None else _NO_SCOPE:
             for i, g in enumerate(grads):
                 if g is None:
                     shape, dtype = self._out_meta[i]

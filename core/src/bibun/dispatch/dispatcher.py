@@ -20,19 +20,25 @@ _INTEGRAL = _dt.INTEGRAL
 _float_t, _int_t, _bool_t = float, int, bool
 
 
+def inputs_apart(name, a, b):
+    """PyTorch's error for tensors ``a`` and ``b``, inputs of op ``name``, that are not on one device;
+    two backends on one device (numpy and strict on the cpu) are named instead."""
+    da, db = a.device, b.device
+    if da != db:
+        return RuntimeError(
+            f"Expected all tensors to be on the same device, but found at least two devices, {da} and {db}! "
+            f"(when checking arguments for bibun op '{name}'; move them with .to(device))")
+    return RuntimeError(
+        f"Expected all tensors to be on the same backend, but found at least two backends, {a._backend.name} and "
+        f"{b._backend.name}, on device {da} (bibun op '{name}')")
+
+
 def _mixed_backends(op, args):
     tensors = [a for a in args if isinstance(a, Tensor)]
     first = tensors[0]
     for t in tensors[1:]:
         if t._backend is not first._backend:
-            da, db = first.device, t.device
-            if da != db:
-                raise RuntimeError(
-                    f"Expected all tensors to be on the same device, but found at least two devices, {da} and "
-                    f"{db}! (when checking arguments for bibun op '{op.name}'; move them with .to(device))")
-            raise RuntimeError(
-                f"Expected all tensors to be on the same backend, but found at least two backends, "
-                f"{first._backend.name} and {t._backend.name}, on device {da} (bibun op '{op.name}')")
+            raise inputs_apart(op.name, first, t)
     raise AssertionError("unreachable")
 
 
@@ -44,17 +50,14 @@ def _device_guard(op, args, backend):
     device whatever the current one is, so its result lands beside its inputs.
     """
     index_of = backend.impl.device_index
-    index = None
+    first = index = None
     for a in args:
         if isinstance(a, Tensor):
             i = index_of(a._data)
-            if index is None:
-                index = i
+            if first is None:
+                first, index = a, i
             elif i != index:
-                t = backend.device_type
-                raise RuntimeError(
-                    f"Expected all tensors to be on the same device, but found at least two devices, {t}:{index} "
-                    f"and {t}:{i}! (when checking arguments for bibun op '{op.name}'; move them with .to(device))")
+                raise inputs_apart(op.name, first, a)
     return backend.device_scope(index)
 
 
@@ -164,7 +167,7 @@ def _dispatch_one(op, a, attrs):
     """``dispatch`` for one tensor input and one output (reductions, views, activations, ...)."""
     backend = a._backend
     if backend.several_devices:
-        with backend.device_scope(backend.impl.device_index(a._data)):
+        with backend.scope_of(a._data):
             return _run_one(op, a, attrs, backend)
     return _run_one(op, a, attrs, backend)
 

@@ -15,7 +15,7 @@ import numbers
 import warnings
 
 from .. import dtypes as _dt
-from ..dispatch.dispatcher import check_inplace_allowed, dispatch_inplace, write_into
+from ..dispatch.dispatcher import check_inplace_allowed, dispatch_inplace, inputs_apart, write_into
 from ..dispatch.opdef import OpDef
 from ..tensor import Tensor
 from ._portable import numpy_extras, put_key, take_key
@@ -426,9 +426,9 @@ def setitem(input, key, value):  # noqa: A002
     tshape = tuple(getattr(target, "shape", ()))
     v = value
     if is_tensor:
-        if value._backend is not input._backend:
-            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
-                               f"{input.device} and {value.device}! (setitem)")
+        if value._backend is not input._backend or (
+                input._backend.several_devices and value.device != input.device):
+            raise inputs_apart("setitem", input, value)
         vshape = tuple(value.shape)
         while vshape and vshape[0] == 1:  # PyTorch drops a value's leading 1-dims
             vshape = vshape[1:]

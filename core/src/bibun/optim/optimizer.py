@@ -269,12 +269,8 @@ class Optimizer:
         for p in group["params"]:
             grad = p._grad
             if grad is not None:
-                backend = p._backend
-                if backend.several_devices:
-                    with backend.device_scope(backend.impl.device_index(p._data)):
-                        yield p, backend.xp, p._data, grad._data
-                else:
-                    yield p, backend.xp, p._data, grad._data
+                with p._backend.scope_of(p._data):
+                    yield p, p._backend.xp, p._data, grad._data
 
     def _setdefault_groups(self, **options):
         """Fill options missing from every group (groups pickled before those options existed)."""
